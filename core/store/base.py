@@ -1,0 +1,78 @@
+"""What the store holds and the protocol both Qdrant backends implement.
+
+Every point is one chunk with a dense vector (`dense`), a sparse BM25 vector (`bm25`, Qdrant's
+IDF modifier) and a payload. Payload fields `kb`, `doc_id` and `generation` are indexed:
+`kb` is the tenant, `generation` identifies one ingested version of a document, which is how
+a new version replaces an old one without a moment where queries see both or neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.sparse import SparseVector
+
+DENSE = "dense"
+SPARSE = "bm25"
+INDEXED_FIELDS = ("kb", "doc_id", "generation")
+
+
+@dataclass(frozen=True)
+class ChunkPoint:
+    """A chunk ready to store: id (a UUID string), both vectors and its payload."""
+
+    id: str
+    dense: list[float]
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk read back: its id and payload."""
+
+    id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Where:
+    """A conjunctive filter; None means 'any'. `hidden_generations` are excluded."""
+
+    kbs: tuple[str, ...] | None = None
+    doc_id: str | None = None
+    generation: str | None = None
+    hidden_generations: frozenset[str] = field(default_factory=frozenset)
+
+
+class VectorStore(Protocol):
+    """Chunk storage with dense and sparse vectors.
+
+    Contract: `ensure` is idempotent and creates vectors and payload indexes; `upsert` is
+    visible to `count`/`scroll` as soon as it returns; `delete` removes every point matching
+    `where` (an empty `Where` is refused with ValueError, so nothing deletes everything by
+    accident); `scroll` returns every matching chunk. Backend failures raise
+    `core.errors.UpstreamError`.
+    """
+
+    name: str
+
+    async def ensure(self, dimension: int) -> None: ...
+
+    async def upsert(self, points: Sequence[ChunkPoint]) -> None: ...
+
+    async def delete(self, where: Where) -> None: ...
+
+    async def count(self, where: Where) -> int: ...
+
+    async def scroll(self, where: Where, *, limit: int = 10_000) -> list[StoredChunk]: ...
+
+    async def close(self) -> None: ...
+
+
+def require_selective(where: Where) -> None:
+    """Refuse deletes that would match every point."""
+    if where.kbs is None and where.doc_id is None and where.generation is None:
+        raise ValueError("refusing to delete with an empty filter")

@@ -1,0 +1,127 @@
+"""qdrant-client: a Qdrant server by URL (compose, clusters), or local mode in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from qdrant_client import AsyncQdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from core.errors import UpstreamError
+from core.store.base import DENSE, SPARSE, ChunkPoint, StoredChunk, Where, require_selective
+
+
+def _filter(where: Where) -> models.Filter | None:
+    must: list[models.Condition] = []
+    if where.kbs is not None:
+        must.append(models.FieldCondition(key="kb", match=models.MatchAny(any=list(where.kbs))))
+    for key, value in (("doc_id", where.doc_id), ("generation", where.generation)):
+        if value is not None:
+            must.append(models.FieldCondition(key=key, match=models.MatchValue(value=value)))
+    must_not: list[models.Condition] = []
+    if where.hidden_generations:
+        hidden = sorted(where.hidden_generations)
+        must_not.append(models.FieldCondition(key="generation", match=models.MatchAny(any=hidden)))
+    if not must and not must_not:
+        return None
+    return models.Filter(must=must or None, must_not=must_not or None)
+
+
+class QdrantClientStore:
+    """One collection on a Qdrant server (or in qdrant-client local mode: ':memory:', a path)."""
+
+    name = "qdrant"
+
+    def __init__(self, location: str, collection: str, api_key: str | None = None) -> None:
+        self.collection = collection
+        self._server = location.startswith(("http://", "https://"))
+        if self._server:
+            self._client = AsyncQdrantClient(url=location, api_key=api_key)
+        else:
+            self._client = (
+                AsyncQdrantClient(location=location)
+                if location == ":memory:"
+                else (AsyncQdrantClient(path=location))
+            )
+
+    async def ensure(self, dimension: int) -> None:
+        try:
+            if await self._client.collection_exists(self.collection):
+                return
+            await self._client.create_collection(
+                self.collection,
+                vectors_config={
+                    DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)
+                },
+                sparse_vectors_config={
+                    SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                },
+            )
+            if not self._server:
+                return  # local mode has no payload indexes (it says so with a warning)
+            await self._client.create_payload_index(
+                self.collection,
+                "kb",
+                models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
+            )
+            for name in ("doc_id", "generation"):
+                await self._client.create_payload_index(
+                    self.collection, name, models.PayloadSchemaType.KEYWORD
+                )
+        except (UnexpectedResponse, ResponseHandlingException) as exc:
+            raise UpstreamError(
+                f"Qdrant: cannot prepare collection {self.collection}: {exc}"
+            ) from exc
+
+    async def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        structs = [
+            models.PointStruct(
+                id=p.id,
+                vector={
+                    DENSE: p.dense,
+                    SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
+                },
+                payload=p.payload,
+            )
+            for p in points
+        ]
+        await self._call(self._client.upsert(self.collection, structs, wait=True))
+
+    async def delete(self, where: Where) -> None:
+        require_selective(where)
+        selector = models.FilterSelector(filter=_filter(where) or models.Filter())
+        await self._call(self._client.delete(self.collection, selector, wait=True))
+
+    async def count(self, where: Where) -> int:
+        result = await self._call(
+            self._client.count(self.collection, count_filter=_filter(where), exact=True)
+        )
+        return int(result.count)
+
+    async def scroll(self, where: Where, *, limit: int = 10_000) -> list[StoredChunk]:
+        out: list[StoredChunk] = []
+        offset: Any = None
+        while len(out) < limit:
+            records, offset = await self._call(
+                self._client.scroll(
+                    self.collection,
+                    scroll_filter=_filter(where),
+                    limit=min(1_000, limit - len(out)),
+                    offset=offset,
+                    with_payload=True,
+                )
+            )
+            out.extend(StoredChunk(str(r.id), dict(r.payload or {})) for r in records)
+            if offset is None:
+                break
+        return out
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def _call(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except (UnexpectedResponse, ResponseHandlingException) as exc:
+            raise UpstreamError(f"Qdrant request failed: {exc}") from exc

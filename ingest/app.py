@@ -1,0 +1,49 @@
+"""The ingest service's app factory; the answer service reuses its lifespan in embedded mode."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+
+from core import health
+from core.embeddings import Embedder
+from core.errors import install_error_handlers
+from ingest.routes import router
+from ingest.runtime import IngestRuntime
+from ingest.settings import IngestSettings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def ingest_lifespan(
+    settings: IngestSettings, *, server_url: str | None, embedder: Embedder | None = None
+) -> Lifespan:
+    """Open the runtime (claiming the data folder) on start-up, close it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await IngestRuntime.open(settings, server_url=server_url, embedder=embedder)
+        app.state.ingest = runtime
+        await runtime.start_background()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    return lifespan
+
+
+def create_app(
+    settings: IngestSettings, *, server_url: str | None = None, embedder: Embedder | None = None
+) -> FastAPI:
+    """The ingest service on its own (`python -m ingest serve`)."""
+    app = FastAPI(
+        title="kb ingest",
+        lifespan=ingest_lifespan(settings, server_url=server_url, embedder=embedder),
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(router)
+    return app

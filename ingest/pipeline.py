@@ -1,0 +1,183 @@
+"""Ingest one file: check, parse, chunk, embed, store, then switch generations atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.embeddings import Embedder
+from core.errors import DocumentError, EmptyFile, FileMissing, FileTooLarge
+from core.sparse import Bm25Encoder
+from core.store import ChunkPoint, VectorStore, Where
+from ingest.chunker import Chunker, TextChunk
+from ingest.db import utc_now
+from ingest.document import ParsedDocument
+from ingest.outcome import FileResult, Outcome, ProgressSink
+from ingest.parsers.select import ParserSet
+from ingest.registry import DocumentRecord, Registry, document_id
+
+logger = logging.getLogger(__name__)
+
+_POINT_NAMESPACE = uuid.UUID("6f1f9d1c-5b0e-4d59-9a51-0c3a1c6c2b7e")
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_file(path: Path, max_bytes: int) -> int:
+    if not path.is_file():
+        raise FileMissing(f"{path}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise EmptyFile("the file is empty (0 bytes)")
+    if size > max_bytes:
+        raise FileTooLarge(
+            f"the file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit"
+        )
+    return size
+
+
+class Ingestor:
+    """Runs the whole pipeline for one file at a time and reports progress to a sink."""
+
+    def __init__(
+        self,
+        *,
+        parsers: ParserSet,
+        chunker: Chunker,
+        embedder: Embedder,
+        bm25: Bm25Encoder,
+        store: VectorStore,
+        registry: Registry,
+        max_file_bytes: int,
+        batch_size: int = 64,
+    ) -> None:
+        self._parsers = parsers
+        self._chunker = chunker
+        self._embedder = embedder
+        self._bm25 = bm25
+        self._store = store
+        self._registry = registry
+        self._max_file_bytes = max_file_bytes
+        self._batch_size = batch_size
+
+    async def ingest(self, kb: str, path: Path, source: str, sink: ProgressSink) -> FileResult:
+        """Never raises for a bad file: the failure is returned as a FAILED result."""
+        try:
+            size = _check_file(path, self._max_file_bytes)
+            sink.file_started(source, size)
+            result = await self._ingest_checked(kb, path, source, size, sink)
+        except DocumentError as exc:
+            result = FileResult(source, Outcome.FAILED, reason=exc.reason, message=exc.message)
+        except Exception as exc:
+            # Boundary: one broken file must not stop the batch; the reason is kept for people.
+            logger.exception("ingesting %s failed unexpectedly", source)
+            result = FileResult(source, Outcome.FAILED, reason="error", message=repr(exc))
+        sink.file_finished(result)
+        return result
+
+    async def _ingest_checked(
+        self, kb: str, path: Path, source: str, size: int, sink: ProgressSink
+    ) -> FileResult:
+        sha256 = await asyncio.to_thread(sha256_of, path)
+        doc_id = document_id(kb, source)
+        existing = self._registry.find_document(kb, source)
+        if existing is not None and existing.sha256 == sha256:
+            return FileResult(source, Outcome.UNCHANGED, doc_id, existing.pages, existing.chunks)
+        twin = self._registry.find_by_sha256(kb, sha256)
+        if twin is not None and twin.source != source:
+            message = f"same content as {twin.source!r}, already in {kb!r}"
+            return FileResult(
+                source, Outcome.DUPLICATE, twin.id, reason="duplicate", message=message
+            )
+        parser = self._parsers.select(path, source)
+        document = await parser.parse(path, source)
+        sink.pages_parsed(source, document.page_count)
+        chunks = await asyncio.to_thread(self._chunker.chunk, document)
+        if not chunks:
+            raise DocumentError("no text to index after parsing")
+        generation = uuid.uuid4().hex
+        self._registry.stage(generation, kb, doc_id)
+        try:
+            await self._store_chunks(kb, doc_id, generation, source, document, chunks, sink)
+        except BaseException:
+            self._registry.abandon(generation)
+            raise
+        record = DocumentRecord(
+            id=doc_id, kb=kb, source=source, title=document.title, pages=document.page_count,
+            chunks=len(chunks), sha256=sha256, size_bytes=size, generation=generation,
+            parser=parser.name, ingested_at=utc_now(), metadata=document.metadata,
+        )  # fmt: skip
+        replaced = self._registry.commit(record)
+        outcome = Outcome.INGESTED if replaced is None else Outcome.REPLACED
+        logger.info("%s %s: %d pages, %d chunks", outcome, source, record.pages, record.chunks)
+        return FileResult(source, outcome, doc_id, record.pages, record.chunks)
+
+    async def _store_chunks(
+        self,
+        kb: str,
+        doc_id: str,
+        generation: str,
+        source: str,
+        document: ParsedDocument,
+        chunks: Sequence[TextChunk],
+        sink: ProgressSink,
+    ) -> None:
+        for start in range(0, len(chunks), self._batch_size):
+            batch = chunks[start : start + self._batch_size]
+            texts = [chunk.text for chunk in batch]
+            dense = await asyncio.to_thread(self._embedder.embed_documents, texts)
+            points = [
+                ChunkPoint(
+                    id=str(uuid.uuid5(_POINT_NAMESPACE, f"{generation}:{start + i}")),
+                    dense=vector,
+                    sparse=self._bm25.document(chunk.text),
+                    payload=_payload(kb, doc_id, generation, source, document, chunk, start + i),
+                )
+                for i, (chunk, vector) in enumerate(zip(batch, dense, strict=True))
+            ]
+            await self._store.upsert(points)
+            sink.chunks_embedded(source, len(batch))
+
+    def visible(self, kbs: Sequence[str] | None = None) -> Where:
+        """The filter that shows queries exactly the live version of every document."""
+        return Where(
+            kbs=tuple(kbs) if kbs is not None else None,
+            hidden_generations=self._registry.hidden_generations(),
+        )
+
+
+def _payload(
+    kb: str,
+    doc_id: str,
+    generation: str,
+    source: str,
+    document: ParsedDocument,
+    chunk: TextChunk,
+    index: int,
+) -> dict[str, Any]:
+    return {
+        "kb": kb,
+        "doc_id": doc_id,
+        "generation": generation,
+        "source": source,
+        "title": document.title,
+        "chunk_index": index,
+        "page": chunk.page,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "heading_path": list(chunk.heading_path),
+        "token_count": chunk.token_count,
+        "text": chunk.text,
+    }

@@ -1,0 +1,104 @@
+"""Wire models of the knowledge-base, document and job API (what clients may import)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class KnowledgeBaseCreate(BaseModel):
+    """Body of `POST /v1/knowledge-bases`."""
+
+    name: str = Field(description="1-64 letters, digits, '.', '_' or '-'.")
+    description: str = Field("", max_length=2000)
+
+
+class KnowledgeBaseOut(BaseModel):
+    """A knowledge base with its document and chunk counts."""
+
+    object: Literal["knowledge_base"] = "knowledge_base"
+    name: str
+    description: str
+    created_at: str
+    documents: int
+    chunks: int
+
+
+class KnowledgeBaseList(BaseModel):
+    """Knowledge bases, OpenAI list style."""
+
+    object: Literal["list"] = "list"
+    data: list[KnowledgeBaseOut]
+
+
+class DocumentOut(BaseModel):
+    """One document's live version."""
+
+    object: Literal["document"] = "document"
+    id: str
+    kb: str
+    source: str = Field(description="The name the document was ingested under.")
+    title: str
+    pages: int
+    chunks: int
+    status: str
+    sha256: str
+    size_bytes: int
+    parser: str
+    ingested_at: str
+    metadata: dict[str, str]
+
+
+class DocumentList(BaseModel):
+    """Documents of one knowledge base."""
+
+    object: Literal["list"] = "list"
+    data: list[DocumentOut]
+
+
+class Deleted(BaseModel):
+    """Answer to a DELETE."""
+
+    id: str
+    object: str
+    deleted: bool = True
+
+
+class JobFileOut(BaseModel):
+    """One file of a job; `outcome` is null until it has been processed."""
+
+    name: str
+    size_bytes: int
+    outcome: Literal["ingested", "replaced", "unchanged", "duplicate", "failed"] | None
+    reason: str | None = Field(None, description="Short code for failures and duplicates.")
+    message: str | None = None
+    doc_id: str | None = None
+    pages: int = 0
+    chunks: int = 0
+
+
+class JobProgress(BaseModel):
+    """Counters for progress bars."""
+
+    files_total: int
+    files_done: int
+    pages: int
+    chunks: int
+    current_file: str | None = None
+
+
+class JobOut(BaseModel):
+    """An ingestion job: status, progress, and each file's outcome."""
+
+    object: Literal["ingest_job"] = "ingest_job"
+    id: str
+    kb: str
+    status: Literal["queued", "running", "done", "failed"]
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+    progress: JobProgress
+    counts: dict[str, int] = Field(description="Files per outcome.")
+    files: list[JobFileOut]

@@ -1,0 +1,103 @@
+"""`kb ingest`: in this process when the data folder is free, else through the running server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+
+from rich.console import Console
+
+from core.errors import DataFolderBusy, NotFound
+from ingest.client import UPLOAD_BATCH_FILES, IngestClient
+from ingest.outcome import FileResult, Outcome
+from ingest.runtime import IngestRuntime
+from ingest.settings import IngestSettings
+from serving.progress import BarProgress
+
+POLL_S = 0.5
+
+
+def collect(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[FileResult]]:
+    """Files to ingest as (path, source name), and failures for paths that do not exist.
+
+    A file's source name is its base name; files found in a folder are named by their path
+    relative to that folder, so `kb ingest docs/` and `kb ingest docs/a.pdf` agree on `a.pdf`.
+    """
+    files: list[tuple[Path, str]] = []
+    missing: list[FileResult] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+            files.extend((p, p.relative_to(path).as_posix()) for p in found)
+        elif path.is_file():
+            files.append((path, path.name))
+        else:
+            message = f"{path}: no such file or folder"
+            missing.append(FileResult(str(path), Outcome.FAILED, reason="missing", message=message))
+    return files, missing
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+async def run_ingest(
+    settings: IngestSettings, kb: str, files: list[tuple[Path, str]], console: Console
+) -> list[FileResult]:
+    """Ingest locally, or hand the files to the server that owns the data folder."""
+    try:
+        with console.status("loading the embedding model and the store"):
+            runtime = await IngestRuntime.open(settings)
+    except DataFolderBusy as busy:
+        if busy.server_url is None:
+            raise
+        console.print(f"data folder in use by the server at {busy.server_url}: sending files to it")
+        return await _ingest_remote(busy.server_url, kb, files, console)
+    try:
+        try:
+            runtime.registry.get_kb(kb)
+        except NotFound:
+            runtime.registry.create_kb(kb)
+        results: list[FileResult] = []
+        with BarProgress(console, len(files)) as bar:
+            for path, source in files:
+                results.append(await runtime.ingestor.ingest(kb, path, source, bar))
+        # This process owns the folder, so no query can still be reading replaced chunks.
+        await runtime.purger.purge(grace_s=0)
+        return results
+    finally:
+        await runtime.close()
+
+
+async def _ingest_remote(
+    url: str, kb: str, files: list[tuple[Path, str]], console: Console
+) -> list[FileResult]:
+    results: list[FileResult] = []
+    pages_before = chunks_before = 0
+    async with IngestClient(url) as client:
+        await client.ensure_kb(kb)
+        with BarProgress(console, len(files)) as bar:
+            for start in range(0, len(files), UPLOAD_BATCH_FILES):
+                job = await client.upload(kb, files[start : start + UPLOAD_BATCH_FILES])
+                while job.status in ("queued", "running"):
+                    progress = job.progress
+                    bar.set_totals(
+                        start + progress.files_done,
+                        pages_before + progress.pages,
+                        chunks_before + progress.chunks,
+                        progress.current_file,
+                    )
+                    await asyncio.sleep(POLL_S)
+                    job = await client.job(job.id)
+                results.extend(
+                    FileResult(
+                        f.name, Outcome(f.outcome or "failed"), f.doc_id, f.pages, f.chunks,
+                        f.reason, f.message or (job.error if f.outcome is None else None),
+                    )
+                    for f in job.files
+                )  # fmt: skip
+                pages_before += sum(f.pages for f in job.files)
+                chunks_before += sum(f.chunks for f in job.files)
+                bar.set_totals(start + len(job.files), pages_before, chunks_before, None)
+    return results

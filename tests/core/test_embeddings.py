@@ -1,0 +1,32 @@
+import math
+
+import pytest
+
+from core.embeddings import SentenceTransformerEmbedder, resolve_model_path
+from core.errors import ConfigurationError
+
+
+def test_bundled_model_embeds_offline(embedder: SentenceTransformerEmbedder):
+    vectors = embedder.embed_documents(["a cat sat on the mat", "stock markets fell"])
+    assert embedder.dimension == 384
+    assert len(vectors) == 2
+    assert all(len(v) == 384 for v in vectors)
+    assert math.isclose(sum(x * x for x in vectors[0]), 1.0, rel_tol=1e-4)
+
+
+def test_similar_texts_are_closer(embedder: SentenceTransformerEmbedder):
+    query = embedder.embed_query("a kitten on a rug")
+    cat, stocks = embedder.embed_documents(["a cat sat on the mat", "stock markets fell"])
+    dot = lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))  # noqa: E731
+    assert dot(query, cat) > dot(query, stocks)
+
+
+def test_window_excludes_special_tokens(embedder: SentenceTransformerEmbedder):
+    assert embedder.max_tokens == 254
+    spans = embedder.token_spans("Hello world")
+    assert [("Hello world")[a:b] for a, b in spans] == ["Hello", "world"]
+
+
+def test_a_missing_model_folder_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="never downloads"):
+        resolve_model_path(str(tmp_path / "nope"))
