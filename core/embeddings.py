@@ -62,6 +62,9 @@ class SentenceTransformerEmbedder:
         # Air-gapped sites: make the hub libraries fail fast instead of trying to connect.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Their per-load progress bars would draw over ours in the CLI.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         from sentence_transformers import SentenceTransformer
 
         path = resolve_model_path(settings.model)

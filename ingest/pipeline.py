@@ -101,8 +101,8 @@ class Ingestor:
             return FileResult(
                 source, Outcome.DUPLICATE, twin.id, reason="duplicate", message=message
             )
-        parser = self._parsers.select(path, source)
-        document = await parser.parse(path, source)
+        parser = self._parsers.pick(source)
+        document = await self._parsers.parse(path, source)
         sink.pages_parsed(source, document.page_count)
         chunks = await asyncio.to_thread(self._chunker.chunk, document)
         if not chunks:

@@ -35,6 +35,7 @@ class IngestRuntime:
     store: VectorStore
     embedder: Embedder
     parsers: ParserSet
+    chunker: Chunker
     ingestor: Ingestor
     purger: Purger
     runner: JobRunner
@@ -69,7 +70,7 @@ class IngestRuntime:
         model = embedder or await asyncio.to_thread(SentenceTransformerEmbedder, settings.embedding)
         store = open_store(settings.store, settings.data_dir)
         await store.ensure(model.dimension)
-        parsers = ParserSet(settings)
+        parsers = ParserSet.from_settings(settings)
         max_tokens = min(settings.chunk.max_tokens, model.max_tokens)
         chunker = Chunker(model.token_spans, max_tokens, settings.chunk.overlap_tokens)
         ingestor = Ingestor(
@@ -80,7 +81,9 @@ class IngestRuntime:
         purger = Purger(registry, store)
         await purger.recover()
         runner = JobRunner(JobStore(db), ingestor, purger, settings.data_dir / "uploads")
-        return cls(settings, folder, db, registry, store, model, parsers, ingestor, purger, runner)
+        return cls(
+            settings, folder, db, registry, store, model, parsers, chunker, ingestor, purger, runner
+        )
 
     async def start_background(self) -> None:
         """For servers: run queued jobs and purge replaced chunks periodically."""

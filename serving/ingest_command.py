@@ -33,7 +33,7 @@ def collect(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[FileRes
         elif path.is_file():
             files.append((path, path.name))
         else:
-            message = f"{path}: no such file or folder"
+            message = "no such file or folder"
             missing.append(FileResult(str(path), Outcome.FAILED, reason="missing", message=message))
     return files, missing
 

@@ -13,7 +13,6 @@ from rich.progress import (
     Progress,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
@@ -39,8 +38,7 @@ class BarProgress:
             MofNCompleteColumn(),
             TextColumn("files · {task.fields[pages]} pages · {task.fields[chunks]} chunks"),
             TextColumn("· {task.fields[rate]} chunks/s"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
+            TextColumn("· ETA"),
             TimeRemainingColumn(),
             console=console,
             transient=False,
