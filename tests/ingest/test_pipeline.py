@@ -85,10 +85,10 @@ class ObservingStore:
 
 
 async def test_a_changed_file_replaces_its_chunks_with_no_mixed_moment(runtime, tmp_path):
-    path = write_text(tmp_path, "policy.txt", paragraphs("old policy", 40))
+    path = write_text(tmp_path, "policy.txt", paragraphs("old policy", 120))
     first = await ingest(runtime, path)
     old_texts = {c["text"] for c in await visible_chunks(runtime, first.doc_id)}
-    write_text(tmp_path, "policy.txt", paragraphs("new policy", 40))
+    write_text(tmp_path, "policy.txt", paragraphs("new policy", 120))
     looks: list[set[str]] = []
 
     async def look() -> None:
@@ -98,7 +98,7 @@ async def test_a_changed_file_replaces_its_chunks_with_no_mixed_moment(runtime, 
     ingestor = Ingestor(
         parsers=runtime.parsers, chunker=runtime.chunker, embedder=runtime.embedder,
         bm25=Bm25Encoder(), store=ObservingStore(runtime.store, look),
-        registry=runtime.registry, max_file_bytes=10**8, batch_size=8,
+        registry=runtime.registry, max_file_bytes=10**8, batch_size=4,
     )  # fmt: skip
     result = await ingestor.ingest("docs", path, "policy.txt", NullProgress())
 

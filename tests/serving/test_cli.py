@@ -40,11 +40,14 @@ def test_ingest_a_folder_then_again(tmp_path):
     first = kb("ingest", docs, tmp_path / "missing.pdf", "--kb", "hr", "--data-dir", data)
     assert first.returncode == 1, first.stderr
     out = first.stdout
-    assert "handbook.md" in out and "sub/notes.txt" in out
+    assert "handbook.md" in out
+    assert "sub/notes.txt" in out
     assert "the file is empty" in out
-    assert "missing.pdf" in out and "no such file or folder" in out
+    assert "missing.pdf" in out
+    assert "no such file or folder" in out
     assert ".hidden" not in out
-    assert "ingested 2" in out and "failed 2" in out
+    assert "ingested 2" in out
+    assert "failed 2" in out
 
     (docs / "empty.txt").unlink()
     write_text(docs, "sub/notes.txt", paragraphs("rescheduled meeting notes", 6))
