@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.errors import NotFound
 from ingest.db import Database, utc_now
@@ -103,5 +104,5 @@ class JobStore:
             )  # fmt: skip
 
 
-def _without(values: dict[str, object], key: str) -> dict[str, object]:
+def _without(values: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k != key}

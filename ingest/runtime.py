@@ -67,7 +67,9 @@ class IngestRuntime:
     ) -> IngestRuntime:
         db = Database(settings.data_dir / "registry.sqlite3")
         registry = Registry(db)
-        model = embedder or await asyncio.to_thread(SentenceTransformerEmbedder, settings.embedding)
+        if embedder is None:
+            embedder = await asyncio.to_thread(SentenceTransformerEmbedder, settings.embedding)
+        model: Embedder = embedder
         store = open_store(settings.store, settings.data_dir)
         await store.ensure(model.dimension)
         parsers = ParserSet.from_settings(settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,12 +15,11 @@ _OURS = ("KB_", "TIKA_URL", "QDRANT_URL")
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No developer's KB_* settings leak into tests (tests/support/env keeps the URLs)."""
     for name in list(os.environ):
         if name.startswith(_OURS):
             monkeypatch.delenv(name)
-    yield
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,10 @@ def env_names(model: type[BaseModel], prefix: str) -> list[str]:
     names = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if not issubclass(annotation, BaseSettings):
-                names += env_names(annotation, f"{prefix}{name.upper()}__")
-                continue
+        nested = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        if nested and not issubclass(annotation, BaseSettings):  # type: ignore[arg-type]
+            names += env_names(annotation, f"{prefix}{name.upper()}__")  # type: ignore[arg-type]
+            continue
         if field.validation_alias is None:
             names.append(f"{prefix}{name.upper()}")
     return names

@@ -17,8 +17,11 @@ def test_bundled_model_embeds_offline(embedder: SentenceTransformerEmbedder):
 def test_similar_texts_are_closer(embedder: SentenceTransformerEmbedder):
     query = embedder.embed_query("a kitten on a rug")
     cat, stocks = embedder.embed_documents(["a cat sat on the mat", "stock markets fell"])
-    dot = lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))  # noqa: E731
     assert dot(query, cat) > dot(query, stocks)
+
+
+def dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def test_window_excludes_special_tokens(embedder: SentenceTransformerEmbedder):

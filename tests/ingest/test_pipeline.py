@@ -28,7 +28,7 @@ async def ingest(runtime: IngestRuntime, path: Path, source: str | None = None) 
     return await runtime.ingestor.ingest("docs", path, source or path.name, NullProgress())
 
 
-async def visible_chunks(runtime: IngestRuntime, doc_id: str) -> list[dict]:
+async def visible_chunks(runtime: IngestRuntime, doc_id: str | None) -> list[dict]:
     where = runtime.ingestor.visible(["docs"])
     chunks = await runtime.store.scroll(where)
     return [c.payload for c in chunks if c.payload["doc_id"] == doc_id]

@@ -47,8 +47,9 @@ def wait_until(condition, what: str, timeout_s: float = 120) -> None:
 def test_killing_kb_ingest_mid_document_leaves_no_half_document(tmp_path, embedder):
     data = tmp_path / "data"
     big = write_text(tmp_path / "docs", "big.txt", paragraphs("annual report", 3000))
+    command = ["ingest", str(big), "--kb", "docs", "--data-dir", str(data)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "serving", "ingest", str(big), "--kb", "docs", "--data-dir", str(data)],
+        [sys.executable, "-m", "serving", *command],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
