@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -58,7 +59,7 @@ class BarProgress:
         self._progress.update(self._task, description="done")
         self._progress.stop()
 
-    def _refresh(self, **fields: object) -> None:
+    def _refresh(self, **fields: Any) -> None:
         rate = self._chunks / max(time.monotonic() - self._started, 1e-6)
         self._progress.update(
             self._task, pages=self._pages, chunks=self._chunks, rate=f"{rate:.1f}", **fields
