@@ -91,12 +91,21 @@ def _short(name: str, width: int = 28) -> str:
     return name if len(name) <= width else "…" + name[-(width - 1) :]
 
 
+LIST_ALL_UP_TO = 50
+
+
 def summary(console: Console, results: Sequence[FileResult]) -> None:
-    """One row per file that needs attention, then the totals per outcome."""
+    """A row per file (only those that need attention in big batches), then the totals."""
     table = Table(title="kb ingest", show_lines=False)
     for column in ("file", "outcome", "pages", "chunks", "detail"):
         table.add_column(column, justify="right" if column in ("pages", "chunks") else "left")
-    for result in results:
+    listed = results
+    if len(results) > LIST_ALL_UP_TO:
+        listed = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.DUPLICATE)]
+        table.caption = (
+            f"{len(results) - len(listed)} ingested, replaced or unchanged files not listed"
+        )
+    for result in listed:
         style = _STYLE[result.outcome]
         table.add_row(
             result.name,
