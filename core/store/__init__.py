@@ -1,6 +1,14 @@
 """The chunk store: one protocol, Qdrant Edge (embedded) and qdrant-client (server) behind it."""
 
-from core.store.base import ChunkPoint, StoredChunk, VectorStore, Where
+from core.store.base import ChunkPoint, ScoredChunk, StoredChunk, VectorQuery, VectorStore, Where
 from core.store.factory import open_store
 
-__all__ = ["ChunkPoint", "StoredChunk", "VectorStore", "Where", "open_store"]
+__all__ = [
+    "ChunkPoint",
+    "ScoredChunk",
+    "StoredChunk",
+    "VectorQuery",
+    "VectorStore",
+    "Where",
+    "open_store",
+]

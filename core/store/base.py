@@ -38,6 +38,15 @@ class StoredChunk:
 
 
 @dataclass(frozen=True)
+class ScoredChunk:
+    """A chunk found by a query, with the score of the query's last stage."""
+
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Where:
     """A conjunctive filter; None means 'any'. `hidden_generations` are excluded."""
 
@@ -45,6 +54,25 @@ class Where:
     doc_id: str | None = None
     generation: str | None = None
     hidden_generations: frozenset[str] = field(default_factory=frozenset)
+    chunk_range: tuple[int, int] | None = None  # inclusive bounds on chunk_index
+
+
+@dataclass(frozen=True)
+class VectorQuery:
+    """Nearest chunks by the dense vector, the sparse one, or both fused by weighted RRF."""
+
+    where: Where
+    limit: int
+    dense: list[float] | None = None
+    sparse: SparseVector | None = None
+    prefetch_limit: int = 100
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+
+    @property
+    def hybrid(self) -> bool:
+        return self.dense is not None and self.sparse is not None
 
 
 class VectorStore(Protocol):
@@ -69,7 +97,21 @@ class VectorStore(Protocol):
 
     async def scroll(self, where: Where, *, limit: int = 10_000) -> list[StoredChunk]: ...
 
+    async def query(self, query: VectorQuery) -> list[ScoredChunk]:
+        """Best `limit` chunks matching `query.where`, best first.
+
+        With both vectors: each is searched (`prefetch_limit` each) and the two rankings are
+        fused by reciprocal rank fusion inside Qdrant, weighted by `dense_weight` and
+        `sparse_weight`. With one: a plain nearest search on it. With none: ValueError.
+        """
+        ...
+
     async def close(self) -> None: ...
+
+
+def usable_sparse(query: VectorQuery) -> SparseVector | None:
+    """The sparse vector, unless it is empty (a query of stop words only)."""
+    return query.sparse if query.sparse is not None and query.sparse.indices else None
 
 
 def require_selective(where: Where) -> None:

@@ -14,9 +14,12 @@ from core.store.base import (
     DENSE,
     SPARSE,
     ChunkPoint,
+    ScoredChunk,
     StoredChunk,
+    VectorQuery,
     Where,
     require_selective,
+    usable_sparse,
 )
 
 
@@ -28,6 +31,9 @@ def _filter(where: Where) -> qe.Filter | None:
         must.append(qe.FieldCondition("doc_id", match=qe.MatchValue(where.doc_id)))
     if where.generation is not None:
         must.append(qe.FieldCondition("generation", match=qe.MatchValue(where.generation)))
+    if where.chunk_range is not None:
+        low, high = where.chunk_range
+        must.append(qe.FieldCondition("chunk_index", range=qe.RangeFloat(gte=low, lte=high)))
     must_not: list[Any] = []
     if where.hidden_generations:
         hidden = sorted(where.hidden_generations)
@@ -35,6 +41,30 @@ def _filter(where: Where) -> qe.Filter | None:
     if not must and not must_not:
         return None
     return qe.Filter(must=must or None, must_not=must_not or None)
+
+
+def _query_request(query: VectorQuery) -> qe.QueryRequest | None:
+    where = _filter(query.where)
+    searches: list[tuple[Any, float]] = []
+    if query.dense is not None:
+        searches.append((qe.Query.Nearest(query.dense, using=DENSE), query.dense_weight))
+    if (sparse := usable_sparse(query)) is not None:
+        vector = qe.SparseVector(sparse.indices, sparse.values)
+        searches.append((qe.Query.Nearest(vector, using=SPARSE), query.sparse_weight))
+    if not searches:
+        return None
+    if len(searches) == 1:
+        return qe.QueryRequest(
+            limit=query.limit, query=searches[0][0], filter=where, with_payload=True
+        )
+    prefetches = [
+        qe.Prefetch(limit=query.prefetch_limit, query=search, filter=where)
+        for search, _ in searches
+    ]
+    fusion: Any = qe.Fusion.Rrf(k=query.rrf_k, weights=[weight for _, weight in searches])
+    return qe.QueryRequest(
+        limit=query.limit, query=fusion, prefetches=prefetches, filter=where, with_payload=True
+    )
 
 
 class EdgeStore:
@@ -112,6 +142,13 @@ class EdgeStore:
             if offset is None:
                 break
         return out
+
+    async def query(self, query: VectorQuery) -> list[ScoredChunk]:
+        request = _query_request(query)
+        if request is None:
+            return []
+        points = await asyncio.to_thread(self.shard.query, request)
+        return [ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
     async def close(self) -> None:
         if self._shard is not None:

@@ -9,7 +9,17 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from core.errors import UpstreamError
-from core.store.base import DENSE, SPARSE, ChunkPoint, StoredChunk, Where, require_selective
+from core.store.base import (
+    DENSE,
+    SPARSE,
+    ChunkPoint,
+    ScoredChunk,
+    StoredChunk,
+    VectorQuery,
+    Where,
+    require_selective,
+    usable_sparse,
+)
 
 
 def _filter(where: Where) -> models.Filter | None:
@@ -19,6 +29,9 @@ def _filter(where: Where) -> models.Filter | None:
     for key, value in (("doc_id", where.doc_id), ("generation", where.generation)):
         if value is not None:
             must.append(models.FieldCondition(key=key, match=models.MatchValue(value=value)))
+    if where.chunk_range is not None:
+        low, high = where.chunk_range
+        must.append(models.FieldCondition(key="chunk_index", range=models.Range(gte=low, lte=high)))
     must_not: list[models.Condition] = []
     if where.hidden_generations:
         hidden = sorted(where.hidden_generations)
@@ -116,6 +129,37 @@ class QdrantClientStore:
             if offset is None:
                 break
         return out
+
+    async def query(self, query: VectorQuery) -> list[ScoredChunk]:
+        where = _filter(query.where)
+        searches: list[tuple[Any, str, float]] = []
+        if query.dense is not None:
+            searches.append((query.dense, DENSE, query.dense_weight))
+        if (sparse := usable_sparse(query)) is not None:
+            vector = models.SparseVector(indices=sparse.indices, values=sparse.values)
+            searches.append((vector, SPARSE, query.sparse_weight))
+        if not searches:
+            return []
+        if len(searches) == 1:
+            vector, using, _ = searches[0]
+            request = self._client.query_points(
+                self.collection, query=vector, using=using, query_filter=where,
+                limit=query.limit, with_payload=True,
+            )  # fmt: skip
+        else:
+            prefetch = [
+                models.Prefetch(query=v, using=u, limit=query.prefetch_limit, filter=where)
+                for v, u, _ in searches
+            ]
+            fusion = models.Rrf(k=query.rrf_k, weights=[w for _, _, w in searches])
+            request = self._client.query_points(
+                self.collection, prefetch=prefetch, query=models.RrfQuery(rrf=fusion),
+                query_filter=where, limit=query.limit, with_payload=True,
+            )  # fmt: skip
+        result = await self._call(request)
+        return [
+            ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points
+        ]
 
     async def close(self) -> None:
         await self._client.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.sparse import SparseVector
-from core.store import ChunkPoint, VectorStore, Where
+from core.store import ChunkPoint, VectorQuery, VectorStore, Where
 from core.store.edge import EdgeStore
 from core.store.qdrant import QdrantClientStore
 from tests.support.env import QDRANT_URL
@@ -23,7 +23,14 @@ def point(kb: str, doc: str, generation: str, n: int) -> ChunkPoint:
         id=str(uuid.uuid4()),
         dense=dense,
         sparse=SparseVector([n + 1, 1000 + n], [1.0, 0.5]),
-        payload={"kb": kb, "doc_id": doc, "generation": generation, "n": n, "text": f"chunk {n}"},
+        payload={
+            "kb": kb,
+            "doc_id": doc,
+            "generation": generation,
+            "n": n,
+            "chunk_index": n,
+            "text": f"chunk {n}",
+        },
     )
 
 
@@ -71,6 +78,60 @@ class StoreContract:
         [chunk] = await store.scroll(Where(kbs=("a",)))
         assert chunk.id == original.id
         assert chunk.payload == original.payload
+
+    async def _three(self, store: VectorStore) -> None:
+        # "d" is nearest by the dense vector, "s" has the only matching sparse token, "x" neither.
+        await store.upsert([
+            ChunkPoint("00000000-0000-0000-0000-00000000000d", axis(0), SparseVector([7], [1.0]),
+                       {"kb": "a", "doc_id": "d", "generation": "g", "chunk_index": 0}),
+            ChunkPoint("00000000-0000-0000-0000-00000000000e", axis(1), SparseVector([42], [2.0]),
+                       {"kb": "a", "doc_id": "s", "generation": "g", "chunk_index": 1}),
+            ChunkPoint("00000000-0000-0000-0000-00000000000f", axis(2), SparseVector([9], [1.0]),
+                       {"kb": "b", "doc_id": "x", "generation": "h", "chunk_index": 2}),
+        ])  # fmt: skip
+
+    async def test_dense_and_sparse_queries_find_their_nearest(self, store: VectorStore):
+        await self._three(store)
+        [dense] = await store.query(VectorQuery(Where(), limit=1, dense=axis(0)))
+        assert dense.payload["doc_id"] == "d"
+        sparse_hits = await store.query(
+            VectorQuery(Where(), limit=3, sparse=SparseVector([42], [1.0]))
+        )
+        assert [h.payload["doc_id"] for h in sparse_hits] == ["s"]
+
+    async def test_hybrid_fuses_both_and_weights_decide(self, store: VectorStore):
+        await self._three(store)
+        # k=1 makes rank 1 count far more than rank 2, so the weights decide the winner.
+        query = VectorQuery(
+            Where(kbs=("a",)), limit=5, dense=axis(0), sparse=SparseVector([42], [1.0]), rrf_k=1
+        )
+        hits = await store.query(query)
+        assert {h.payload["doc_id"] for h in hits} == {"d", "s"}  # kb "b" filtered out
+        favour_sparse = VectorQuery(**{**query.__dict__, "dense_weight": 0.1, "sparse_weight": 1.0})
+        favour_dense = VectorQuery(**{**query.__dict__, "dense_weight": 1.0, "sparse_weight": 0.1})
+        assert (await store.query(favour_sparse))[0].payload["doc_id"] == "s"
+        assert (await store.query(favour_dense))[0].payload["doc_id"] == "d"
+
+    async def test_queries_skip_hidden_generations(self, store: VectorStore):
+        await self._three(store)
+        where = Where(hidden_generations=frozenset({"g"}))
+        hits = await store.query(VectorQuery(where, limit=5, dense=axis(0)))
+        assert [h.payload["doc_id"] for h in hits] == ["x"]
+
+    async def test_an_empty_sparse_vector_falls_back_to_dense(self, store: VectorStore):
+        await self._three(store)
+        query = VectorQuery(Where(), limit=1, dense=axis(0), sparse=SparseVector([], []))
+        assert (await store.query(query))[0].payload["doc_id"] == "d"
+        assert await store.query(VectorQuery(Where(), limit=1, sparse=SparseVector([], []))) == []
+
+    async def test_chunk_range_selects_neighbours(self, store: VectorStore):
+        await store.upsert([point("a", "d1", "g1", n) for n in range(10)])
+        chunks = await store.scroll(Where(doc_id="d1", chunk_range=(3, 5)))
+        assert sorted(c.payload["chunk_index"] for c in chunks) == [3, 4, 5]
+
+
+def axis(i: int) -> list[float]:
+    return [1.0 if j == i else 0.01 for j in range(DIM)]
 
 
 class TestEdgeStore(StoreContract):
