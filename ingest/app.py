@@ -18,14 +18,23 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def ingest_lifespan(
-    settings: IngestSettings, *, server_url: str | None, embedder: Embedder | None = None
+    settings: IngestSettings,
+    *,
+    server_url: str | None,
+    embedder: Embedder | None = None,
+    on_ready: Callable[[FastAPI, IngestRuntime], None] | None = None,
 ) -> Lifespan:
-    """Open the runtime (claiming the data folder) on start-up, close it on shutdown."""
+    """Open the runtime (claiming the data folder) on start-up, close it on shutdown.
+
+    `on_ready` lets the embedding app build what else it serves from the same runtime.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await IngestRuntime.open(settings, server_url=server_url, embedder=embedder)
         app.state.ingest = runtime
+        if on_ready is not None:
+            on_ready(app, runtime)
         await runtime.start_background()
         try:
             yield

@@ -87,6 +87,9 @@ class Registry:
             )
         return self.get_kb(name)
 
+    def kb_names(self) -> frozenset[str]:
+        return frozenset(row["name"] for row in self._db.query("SELECT name FROM knowledge_bases"))
+
     def get_kb(self, name: str) -> KnowledgeBase:
         for kb in self.list_kbs():
             if kb.name == name:

@@ -36,6 +36,7 @@ class IngestRuntime:
     embedder: Embedder
     parsers: ParserSet
     chunker: Chunker
+    bm25: Bm25Encoder
     ingestor: Ingestor
     purger: Purger
     runner: JobRunner
@@ -75,8 +76,9 @@ class IngestRuntime:
         parsers = ParserSet.from_settings(settings)
         max_tokens = min(settings.chunk.max_tokens, model.max_tokens)
         chunker = Chunker(model.token_spans, max_tokens, settings.chunk.overlap_tokens)
+        bm25 = Bm25Encoder()
         ingestor = Ingestor(
-            parsers=parsers, chunker=chunker, embedder=model, bm25=Bm25Encoder(), store=store,
+            parsers=parsers, chunker=chunker, embedder=model, bm25=bm25, store=store,
             registry=registry, max_file_bytes=settings.max_file_bytes,
             batch_size=settings.embedding.batch_size,
         )  # fmt: skip
@@ -84,8 +86,9 @@ class IngestRuntime:
         await purger.recover()
         runner = JobRunner(JobStore(db), ingestor, purger, settings.data_dir / "uploads")
         return cls(
-            settings, folder, db, registry, store, model, parsers, chunker, ingestor, purger, runner
-        )
+            settings, folder, db, registry, store, model, parsers, chunker, bm25, ingestor,
+            purger, runner,
+        )  # fmt: skip
 
     async def start_background(self) -> None:
         """For servers: run queued jobs and purge replaced chunks periodically."""

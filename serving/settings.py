@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from retrieval.settings import RetrievalSettings
+
 
 class ServingSettings(BaseSettings):
     """Where the public API listens."""
@@ -21,6 +23,7 @@ class ServingSettings(BaseSettings):
         "requests are forwarded to it. Unset (embedded mode): ingestion runs in this process.",
     )
     upstream_timeout_s: float = Field(300.0, gt=0, description="Timeout for forwarded requests.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
 
     @property
     def local_url(self) -> str:
