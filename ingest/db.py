@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS hidden_generations (
     state TEXT NOT NULL CHECK (state IN ('staged', 'retired')),
     since TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     kb TEXT NOT NULL,

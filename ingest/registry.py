@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite3 import Row
 from typing import Any
 
-from core.errors import Conflict, InvalidRequest, NotFound
+from core.errors import ConfigurationError, Conflict, InvalidRequest, NotFound
 from ingest.db import Database, utc_now
 
 KB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -146,6 +146,21 @@ class Registry:
             self._hide(conn, record.generation, kb, doc_id, "retired")
             conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
         return record.generation
+
+    # -- index identity --------------------------------------------------------------------
+    def check_index(self, signature: str) -> None:
+        """Refuse to mix vectors of another embedding model or tokenizer into this index."""
+        rows = self._db.query("SELECT value FROM meta WHERE key='index'")
+        has_documents = bool(self._db.query("SELECT 1 FROM documents LIMIT 1"))
+        if rows and rows[0]["value"] != signature and has_documents:
+            raise ConfigurationError(
+                f"this data folder's index was built with {rows[0]['value']}, but this "
+                f"configuration embeds with {signature}: use a new data folder and ingest again"
+            )
+        with self._db.tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('index', ?)", (signature,)
+            )
 
     # -- generations -----------------------------------------------------------------------
     def stage(self, generation: str, kb: str, doc_id: str) -> None:

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from core.embeddings import Embedder, SentenceTransformerEmbedder
-from core.sparse import Bm25Encoder
+from core.sparse import SPARSE_VERSION, Bm25Encoder
 from core.store import VectorStore, open_store
 from ingest.chunker import Chunker
 from ingest.datafolder import DataFolder
@@ -71,6 +71,11 @@ class IngestRuntime:
         if embedder is None:
             embedder = await asyncio.to_thread(SentenceTransformerEmbedder, settings.embedding)
         model: Embedder = embedder
+        try:
+            registry.check_index(f"{model.name} ({model.dimension}d) + {SPARSE_VERSION}")
+        except BaseException:
+            db.close()
+            raise
         store = open_store(settings.store, settings.data_dir)
         await store.ensure(model.dimension)
         parsers = ParserSet.from_settings(settings)
