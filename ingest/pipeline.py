@@ -150,6 +150,10 @@ class Ingestor:
             await self._store.upsert(points)
             sink.chunks_embedded(source, len(batch))
 
+    async def optimize(self) -> None:
+        """After a batch: let the store index what was written."""
+        await self._store.optimize()
+
     def visible(self, kbs: Sequence[str] | None = None) -> Where:
         """The filter that shows queries exactly the live version of every document."""
         return Where(

@@ -104,5 +104,6 @@ class JobRunner:
             self.jobs.record(job_id, file.position, result)
             await asyncio.to_thread(path.unlink, missing_ok=True)
         await asyncio.to_thread(shutil.rmtree, self._uploads / job_id, ignore_errors=True)
-        self.jobs.set_status(job_id, "done")
         await self._purger.purge()
+        await self._ingestor.optimize()
+        self.jobs.set_status(job_id, "done")

@@ -65,6 +65,8 @@ async def run_ingest(
                 results.append(await runtime.ingestor.ingest(kb, path, source, bar))
         # This process owns the folder, so no query can still be reading replaced chunks.
         await runtime.purger.purge(grace_s=0)
+        with console.status("indexing"):
+            await runtime.ingestor.optimize()
         return results
     finally:
         await runtime.close()

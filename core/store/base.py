@@ -106,6 +106,10 @@ class VectorStore(Protocol):
         """
         ...
 
+    async def optimize(self) -> None:
+        """Build search indexes for what was written (Edge only does this when asked)."""
+        ...
+
     async def close(self) -> None: ...
 
 

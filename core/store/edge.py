@@ -150,6 +150,10 @@ class EdgeStore:
         points = await asyncio.to_thread(self.shard.query, request)
         return [ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
+    async def optimize(self) -> None:
+        # Edge searches new points by brute force until optimize() builds their HNSW graph.
+        await asyncio.to_thread(self.shard.optimize)
+
     async def close(self) -> None:
         if self._shard is not None:
             shard, self._shard = self._shard, None

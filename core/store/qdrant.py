@@ -161,6 +161,9 @@ class QdrantClientStore:
             ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points
         ]
 
+    async def optimize(self) -> None:
+        """A Qdrant server optimizes on its own; local mode has no indexes to build."""
+
     async def close(self) -> None:
         await self._client.close()
 

@@ -124,6 +124,9 @@ class StoreContract:
         assert (await store.query(query))[0].payload["doc_id"] == "d"
         assert await store.query(VectorQuery(Where(), limit=1, sparse=SparseVector([], []))) == []
 
+    async def test_optimize_keeps_every_point_findable(self, store: VectorStore):
+        await _optimize_keeps_results(store)
+
     async def test_chunk_range_selects_neighbours(self, store: VectorStore):
         await store.upsert([point("a", "d1", "g1", n) for n in range(10)])
         chunks = await store.scroll(Where(doc_id="d1", chunk_range=(3, 5)))
@@ -172,3 +175,12 @@ class TestQdrantServer(StoreContract):
         await store.ensure(DIM)
         yield store
         await store.close()
+
+
+async def _optimize_keeps_results(store: VectorStore) -> None:
+    await store.upsert([point("a", "d1", "g1", n) for n in range(300)])
+    before = await store.query(VectorQuery(Where(), limit=5, dense=axis(3)))
+    await store.optimize()
+    after = await store.query(VectorQuery(Where(), limit=5, dense=axis(3)))
+    assert [h.id for h in after] == [h.id for h in before]
+    assert await store.count(Where()) == 300
