@@ -31,7 +31,12 @@ def collapse(items: Sequence[T], texts: Sequence[str], threshold: float) -> list
     kept_shingles: list[frozenset[str]] = []
     for item, text in zip(items, texts, strict=True):
         these = shingles(text)
-        if any(jaccard(these, seen) >= threshold for seen in kept_shingles):
+        # Jaccard can't exceed the ratio of the smaller set to the larger: skip those pairs.
+        if any(
+            min(len(these), len(seen)) >= threshold * max(len(these), len(seen))
+            and jaccard(these, seen) >= threshold
+            for seen in kept_shingles
+        ):
             continue
         kept.append(item)
         kept_shingles.append(these)
