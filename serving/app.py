@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from core import health
 from core.embeddings import Embedder
 from core.errors import install_error_handlers
-from ingest.app import ingest_lifespan
+from ingest.app import Lifespan, ingest_lifespan
 from ingest.routes import router as ingest_router
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
 from retrieval.hybrid import HybridRetriever
 from retrieval.rerank import CrossEncoderReranker
 from retrieval.routes import router as retrieval_router
+from serving.chat.extractive import ExtractiveAnswerer
+from serving.chat.llm import LLMClient
+from serving.chat.routes import router as chat_router
+from serving.chat.service import ChatService
 from serving.forward import forward_lifespan, forward_router
 from serving.settings import ServingSettings
 
@@ -34,11 +39,45 @@ def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> Hybrid
     )
 
 
+def build_chat(
+    runtime: IngestRuntime, retriever: HybridRetriever, settings: ServingSettings
+) -> ChatService:
+    """Answers over the runtime's knowledge bases; with an LLM when one is configured."""
+    chat = settings.chat
+    return ChatService(
+        retriever=retriever,
+        extractive=ExtractiveAnswerer(
+            runtime.embedder,
+            sentences=chat.extractive_sentences,
+            min_similarity=chat.extractive_min_similarity,
+        ),
+        knowledge_bases=runtime.registry.kb_names,
+        settings=chat,
+        llm=LLMClient(settings.llm) if settings.llm.base_url else None,
+    )
+
+
 def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], None]:
     def attach(app: FastAPI, runtime: IngestRuntime) -> None:
         app.state.retriever = build_retriever(runtime, settings)
+        app.state.chat = build_chat(runtime, app.state.retriever, settings)
 
     return attach
+
+
+def _closing_chat(lifespan: Lifespan) -> Lifespan:
+    """Close the answer service's LLM connections when the app stops."""
+
+    @asynccontextmanager
+    async def wrapped(app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(app):
+            try:
+                yield
+            finally:
+                if (chat := getattr(app.state, "chat", None)) is not None:
+                    await chat.aclose()
+
+    return wrapped
 
 
 def create_app(
@@ -48,8 +87,13 @@ def create_app(
     if settings.ingest_url:
         lifespan = forward_lifespan(settings.ingest_url, settings.upstream_timeout_s)
     else:
-        lifespan = ingest_lifespan(
-            ingest, server_url=settings.local_url, embedder=embedder, on_ready=_on_ready(settings)
+        lifespan = _closing_chat(
+            ingest_lifespan(
+                ingest,
+                server_url=settings.local_url,
+                embedder=embedder,
+                on_ready=_on_ready(settings),
+            )
         )
     app = FastAPI(
         title="kb: private knowledge assistant",
@@ -61,4 +105,5 @@ def create_app(
     app.include_router(forward_router() if settings.ingest_url else ingest_router)
     if not settings.ingest_url:
         app.include_router(retrieval_router)
+        app.include_router(chat_router)
     return app

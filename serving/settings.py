@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retrieval.settings import RetrievalSettings
+
+
+class LLMSettings(BaseModel):
+    """Any OpenAI-compatible chat-completions server (vLLM, llama.cpp, a gateway)."""
+
+    base_url: str | None = Field(
+        None,
+        description="Base URL including /v1, e.g. http://vllm:8000/v1; unset: no LLM, answers "
+        "are extractive.",
+    )
+    model: str = Field("base", description="Model name sent to the server (a LoRA alias later).")
+    api_key: SecretStr | None = Field(None, description="Bearer token for the server, if any.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Time to open a connection.")
+    timeout_s: float = Field(
+        60.0, gt=0, description="Longest wait for an answer, or for the next streamed token."
+    )
+    max_tokens: int = Field(768, ge=1, description="Answer length limit when a request sets none.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature by default.")
+
+
+class ChatSettings(BaseModel):
+    """Limits and sizes of `POST /v1/chat/completions`."""
+
+    max_message_chars: int = Field(8000, ge=1, description="Longest single message accepted.")
+    max_total_chars: int = Field(32000, ge=1, description="Longest conversation accepted.")
+    passages: int = Field(6, ge=1, le=50, description="Retrieved passages given to the answer.")
+    history_messages: int = Field(
+        6, ge=0, description="Earlier messages of the conversation sent along to the LLM."
+    )
+    extractive_sentences: int = Field(
+        3, ge=1, le=10, description="Sentences in an extractive answer (no LLM, or it failed)."
+    )
+    extractive_min_similarity: float = Field(
+        0.2,
+        ge=-1,
+        le=1,
+        description="Below this query-sentence cosine similarity, an extractive answer says the "
+        "knowledge base does not say instead of quoting unrelated sentences.",
+    )
 
 
 class ServingSettings(BaseSettings):
@@ -24,6 +63,8 @@ class ServingSettings(BaseSettings):
     )
     upstream_timeout_s: float = Field(300.0, gt=0, description="Timeout for forwarded requests.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
 
     @property
     def local_url(self) -> str:

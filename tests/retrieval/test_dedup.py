@@ -24,7 +24,7 @@ def test_cjk_text_without_spaces_uses_characters():
 def test_sketches_find_the_same_pairs_as_comparing_all():
     rng = random.Random(3)
     words = [f"w{i}" for i in range(300)]
-    texts = []
+    texts: list[str] = []
     for _ in range(120):
         if texts and rng.random() < 0.3:  # a near copy of an earlier text
             source = rng.choice(texts).split()

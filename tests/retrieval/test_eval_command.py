@@ -1,6 +1,7 @@
 """`kb eval` on a small BEIR folder made by the test, through the real pipeline."""
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -20,7 +21,7 @@ QUERIES = {
 }
 
 
-def make_beir(folder):
+def make_beir(folder: Path) -> Path:
     (folder / "qrels").mkdir(parents=True)
     with (folder / "corpus.jsonl").open("w") as out:
         for doc_id, (title, text) in DOCS.items():

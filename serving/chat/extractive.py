@@ -1,0 +1,108 @@
+"""Extractive answers: the retrieved sentences closest to the question, each with its marker.
+
+Used when no LLM is configured or it failed. Sentences of the retrieved passages are embedded
+with the same model as the passages and ranked by cosine similarity to the query, with a small
+bonus for the passage's retrieval rank; the best few, each followed by `[n]` (n the passage's
+number), make the answer. Nothing close enough means the knowledge base does not say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from core.embeddings import Embedder
+from retrieval.protocol import Hit
+
+_END = re.compile(
+    r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bInc\.)(?<!\bCo\.)(?<!\bNo\.)(?<!\bvs\.)(?<!\be\.g\.)"
+    r"(?<!\bi\.e\.)\s+|(?<=[\u3002\uff01\uff1f\uff1b])|\n\s*\n"
+)
+MAX_SENTENCE_CHARS = 400
+MIN_SENTENCE_WORDS = 4
+RANK_BONUS = 0.02  # per place above the last passage: breaks near-ties towards better passages
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a passage, lines joined; over-long runs (tables) cut at line ends."""
+    out: list[str] = []
+    for block in _END.split(text):
+        for piece in _pack(block.splitlines()) if len(block) > MAX_SENTENCE_CHARS else [block]:
+            sentence = " ".join(piece.split())
+            if len(sentence.split()) >= MIN_SENTENCE_WORDS or _cjk(sentence):
+                out.append(sentence[:MAX_SENTENCE_CHARS])
+    return out
+
+
+def _pack(lines: list[str]) -> list[str]:
+    pieces = [""]
+    for line in lines:
+        if pieces[-1] and len(pieces[-1]) + len(line) > MAX_SENTENCE_CHARS:
+            pieces.append("")
+        pieces[-1] += line + "\n"
+    return pieces
+
+
+def _cjk(text: str) -> bool:
+    return len(text) >= 4 and any(
+        "\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in text
+    )
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One chosen sentence from passage number `passage` (from 1)."""
+
+    passage: int
+    sentence: str
+    score: float
+
+
+class ExtractiveAnswerer:
+    """Picks the sentences of the retrieved passages that best answer the query."""
+
+    def __init__(self, embedder: Embedder, *, sentences: int, min_similarity: float) -> None:
+        self._embedder = embedder
+        self._count = sentences
+        self._min = min_similarity
+
+    async def extracts(self, query: str, hits: Sequence[Hit]) -> list[Extract]:
+        """The best sentences, best first; empty when none is similar enough to the query."""
+        candidates = _unique(
+            (number, s) for number, hit in enumerate(hits, 1) for s in sentences(hit.text)
+        )
+        if not candidates:
+            return []
+        similarities = await asyncio.to_thread(
+            self._similarities, query, [s for _, s in candidates]
+        )
+        scored = [
+            Extract(number, sentence, similarity)
+            for (number, sentence), similarity in zip(candidates, similarities, strict=True)
+        ]
+        bonus = {number: RANK_BONUS * (len(hits) - number) for number in range(1, len(hits) + 1)}
+        ranked = sorted(scored, key=lambda e: -(e.score + bonus[e.passage]))
+        return [e for e in ranked[: self._count] if e.score >= self._min]
+
+    def _similarities(self, query: str, texts: list[str]) -> list[float]:
+        q = self._embedder.embed_query(query)
+        vectors = self._embedder.embed_documents(texts)
+        return [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors]
+
+
+def _unique(pairs: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+    seen: set[str] = set()
+    out: list[tuple[int, str]] = []
+    for number, sentence in pairs:
+        key = sentence.lower()
+        if key not in seen:
+            seen.add(key)
+            out.append((number, sentence))
+    return out
+
+
+def render(extracts: Sequence[Extract]) -> str:
+    """The answer text: each sentence followed by its passage's marker."""
+    return " ".join(f"{e.sentence} [{e.passage}]" for e in extracts)

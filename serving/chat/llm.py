@@ -1,0 +1,138 @@
+"""`LLMClient`: chat completions from any OpenAI-compatible server (vLLM, llama.cpp, a gateway).
+
+No retries: a failed or slow answer falls back to an extractive one at once instead. Closing
+a stream (the client went away) closes the upstream connection, which makes vLLM abort the
+request and free its slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from core.errors import UpstreamError, UpstreamTimeout
+from serving.settings import LLMSettings
+
+Message = dict[str, str]
+
+
+class LLMClient:
+    """Talks to `POST {base_url}/chat/completions` with one configured model name."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        if not settings.base_url:
+            raise ValueError("LLMClient needs settings.base_url")
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        self.model = settings.model
+        self._settings = settings
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url.rstrip("/") + "/",
+            headers={"Authorization": f"Bearer {key}"} if key else {},
+            timeout=httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
+        )
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> str:
+        """The whole answer; UpstreamTimeout after `timeout_s` in all, UpstreamError else."""
+        body = self._body(messages, max_tokens, temperature, stream=False)
+        try:
+            async with asyncio.timeout(self._settings.timeout_s):
+                response = await self._http.post("chat/completions", json=body)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise UpstreamTimeout(self._late()) from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"the LLM server could not be reached: {exc!r}") from exc
+        try:
+            content = _checked(response).json()["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise UpstreamError("the LLM server sent no answer message") from exc
+        return str(content or "")
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> AsyncIterator[str]:
+        """The answer's content deltas as they come; `timeout_s` bounds each wait."""
+        body = self._body(messages, max_tokens, temperature, stream=True)
+        try:
+            async with self._http.stream("POST", "chat/completions", json=body) as response:
+                if not response.is_success:
+                    await response.aread()
+                    _checked(response)
+                async for line in response.aiter_lines():
+                    data = line[5:].strip() if line.startswith("data:") else ""
+                    if data == "[DONE]":
+                        return
+                    if piece := _delta(data):
+                        yield piece
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(self._late()) from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"the LLM server could not be reached: {exc!r}") from exc
+
+    def _body(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int | None,
+        temperature: float | None,
+        *,
+        stream: bool,
+    ) -> dict[str, Any]:
+        s = self._settings
+        return {
+            "model": self.model, "messages": list(messages), "stream": stream,
+            "max_tokens": max_tokens or s.max_tokens,
+            "temperature": s.temperature if temperature is None else temperature,
+        }  # fmt: skip
+
+    def _late(self) -> str:
+        return f"the LLM server did not answer within {self._settings.timeout_s:g} s"
+
+
+def _delta(data: str) -> str:
+    """The content of one streamed chunk ('' for keep-alives and role-only chunks)."""
+    if not data:
+        return ""
+    try:
+        chunk = json.loads(data)
+    except ValueError as exc:
+        raise UpstreamError(f"the LLM server sent an unreadable event: {data[:200]}") from exc
+    if isinstance(chunk, dict) and chunk.get("error"):
+        raise UpstreamError(f"the LLM server failed mid-answer: {str(chunk['error'])[:300]}")
+    try:
+        content = chunk["choices"][0]["delta"].get("content") if chunk["choices"] else None
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise UpstreamError(f"the LLM server sent an unexpected event: {data[:200]}") from exc
+    return str(content or "")
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    if response.is_success:
+        return response
+    raise UpstreamError(
+        f"the LLM server answered {response.status_code}: {response.text[:300]}".strip()
+    )

@@ -1,0 +1,67 @@
+"""What the LLM is asked: a grounded, cited answer, and a standalone rewrite of follow-ups.
+
+The system prompt comes first and never changes, and passages follow in retrieval order, so
+that a vLLM server's prefix cache can reuse the common start of prompts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from retrieval.protocol import Hit
+from serving.chat.protocol import ChatMessage
+
+NOT_IN_KB = "The knowledge base does not say."
+
+ANSWER_SYSTEM = f"""You answer questions using only the numbered passages from the user's \
+knowledge base that come with each question.
+- Base every statement on the passages; do not use outside knowledge.
+- After each statement, cite the passage(s) that support it with their numbers in square \
+brackets, like [1] or [2][3]. Cite only numbers that appear in the passages.
+- If the passages do not contain the answer, reply exactly: "{NOT_IN_KB}" and nothing else.
+- Answer in the language of the question, concisely."""
+
+REWRITE_SYSTEM = """You rewrite the last question of a conversation into one standalone search \
+query that can be understood without the conversation: resolve pronouns and references to \
+earlier turns, keep names, numbers and terms. Reply with the query only, no quotes, no \
+explanation."""
+
+Message = dict[str, str]
+_OLD_MARKERS = re.compile(r"[ \t]*\[\d+\]")
+
+
+def passage_block(hits: Sequence[Hit]) -> str:
+    """The passages numbered from 1: `[n] title, page p:` then the text."""
+    return "\n\n".join(
+        f"[{number}] {hit.title or hit.source}, page {hit.page}:\n{hit.context or hit.text}"
+        for number, hit in enumerate(hits, start=1)
+    )
+
+
+def answer_messages(
+    question: str, history: Sequence[ChatMessage], hits: Sequence[Hit]
+) -> list[Message]:
+    """System instructions, earlier turns, then the passages and the question."""
+    user = f"Passages:\n\n{passage_block(hits)}\n\nQuestion: {question}"
+    return [
+        {"role": "system", "content": ANSWER_SYSTEM},
+        *_turns(history),
+        {"role": "user", "content": user},
+    ]
+
+
+def rewrite_messages(history: Sequence[ChatMessage], question: str) -> list[Message]:
+    """Ask for the follow-up `question` as a standalone query, given the earlier turns."""
+    transcript = "\n".join(f"{m.role}: {m.text}" for m in history if m.text)
+    user = f"Conversation:\n{transcript}\n\nLast question: {question}\n\nStandalone query:"
+    return [{"role": "system", "content": REWRITE_SYSTEM}, {"role": "user", "content": user}]
+
+
+def _turns(history: Sequence[ChatMessage]) -> list[Message]:
+    """Earlier user and assistant turns; old markers go, they numbered other passages."""
+    return [
+        {"role": m.role, "content": _OLD_MARKERS.sub("", m.text)}
+        for m in history
+        if m.role in ("user", "assistant") and m.text
+    ]

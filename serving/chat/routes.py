@@ -1,0 +1,100 @@
+"""`POST /v1/chat/completions` (streaming or not) and `GET /v1/models`, as OpenAI serves them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from core.errors import RagError, error_body
+from serving.chat.prompts import NOT_IN_KB
+from serving.chat.protocol import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Choice,
+    ChunkChoice,
+    Delta,
+    ModelList,
+    completion_id,
+)
+from serving.chat.service import ChatService, Turn
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["answers"])
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE when streaming."}
+}
+
+
+def _service(request: Request) -> ChatService:
+    service: ChatService = request.app.state.chat
+    return service
+
+
+ServiceDep = Annotated[ChatService, Depends(_service)]
+
+
+@router.get("/models")
+async def list_models(service: ServiceDep) -> ModelList:
+    """Every knowledge base as a model `kb/<name>`."""
+    return service.models()
+
+
+@router.post("/chat/completions", response_model=ChatCompletion, responses=_STREAMED)
+async def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> Response:
+    """A cited answer from the knowledge bases named by `model` (`kb/<name>[+<name>…]`)."""
+    turn = await service.prepare(body)
+    if body.stream:
+        events = stream_events(service, turn)
+        return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+    answer = await completion(service, turn)
+    return JSONResponse(answer.model_dump(mode="json"))
+
+
+async def completion(service: ChatService, turn: Turn) -> ChatCompletion:
+    """The whole answer with its citations."""
+    raw = "".join([piece async for piece in service.pieces(turn, stream=False)])
+    rewriter = service.rewriter(turn)
+    text = rewriter.rewrite(raw).strip() or NOT_IN_KB
+    return ChatCompletion(
+        model=turn.request.model,
+        choices=[Choice(message=AssistantMessage(content=text))],
+        citations=rewriter.citations,
+        warnings=turn.warnings,
+    )
+
+
+async def stream_events(service: ChatService, turn: Turn) -> AsyncIterator[str]:
+    """Role chunk, content chunks, a finish chunk, the citations chunk, then `[DONE]`."""
+    head = ChatCompletionChunk(
+        id=completion_id(), created=int(time.time()), model=turn.request.model, choices=[]
+    )
+
+    def chunk(**fields: Any) -> str:
+        return head.model_copy(update=fields).sse()
+
+    yield chunk(choices=[ChunkChoice(delta=Delta(role="assistant", content=""))])
+    rewriter = service.rewriter(turn)
+    try:
+        async for piece in service.pieces(turn, stream=True):
+            if text := rewriter.feed(piece):
+                yield chunk(choices=[ChunkChoice(delta=Delta(content=text))])
+    except RagError as exc:  # Boundary: headers are sent; report in-stream, as vLLM does.
+        logger.error("answer stream failed: %s", exc.message)
+        yield f"data: {json.dumps(error_body(exc.message, exc.error_type))}\n\n"
+        return
+    if rest := rewriter.finish():
+        yield chunk(choices=[ChunkChoice(delta=Delta(content=rest))])
+    yield chunk(choices=[ChunkChoice(delta=Delta(), finish_reason="stop")])
+    yield chunk(citations=rewriter.citations, warnings=turn.warnings)
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,153 @@
+"""`ChatService`: knowledge bases from the model name, query, retrieval, answer, citations."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Collection
+from dataclasses import dataclass, field
+
+from core.errors import InvalidRequest, NotFound, UpstreamError
+from retrieval.protocol import Hit, Retriever
+from serving.chat.citations import CitationRewriter
+from serving.chat.extractive import ExtractiveAnswerer, render
+from serving.chat.llm import LLMClient
+from serving.chat.prompts import NOT_IN_KB, answer_messages, rewrite_messages
+from serving.chat.protocol import ChatCompletionRequest, ChatMessage, ModelCard, ModelList
+from serving.settings import ChatSettings
+
+logger = logging.getLogger(__name__)
+
+MODEL_PREFIX = "kb/"
+REWRITE_MAX_TOKENS = 96
+
+
+@dataclass
+class Turn:
+    """One request, resolved and retrieved, ready to be answered."""
+
+    request: ChatCompletionRequest
+    kbs: list[str]
+    question: str
+    query: str
+    history: list[ChatMessage]
+    hits: list[Hit] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    llm_failure: str | None = None
+
+
+class ChatService:
+    """Answers chat-completion requests from the knowledge bases their model names."""
+
+    def __init__(
+        self,
+        *,
+        retriever: Retriever,
+        extractive: ExtractiveAnswerer,
+        knowledge_bases: Callable[[], Collection[str]],
+        settings: ChatSettings,
+        llm: LLMClient | None = None,
+    ) -> None:
+        self._retriever, self._extractive, self._llm = retriever, extractive, llm
+        self._known, self._settings = knowledge_bases, settings
+
+    async def aclose(self) -> None:
+        """Close the LLM client's connections."""
+        if self._llm is not None:
+            await self._llm.aclose()
+
+    def models(self) -> ModelList:
+        """Every knowledge base as a model `kb/<name>`."""
+        now = int(time.time())
+        names = sorted(self._known())
+        return ModelList(data=[ModelCard(id=f"{MODEL_PREFIX}{n}", created=now) for n in names])
+
+    def resolve(self, model: str) -> list[str]:
+        """`kb/a+b` → ['a', 'b']; NotFound for anything else or an unknown knowledge base."""
+        names = (
+            model.removeprefix(MODEL_PREFIX).split("+") if model.startswith(MODEL_PREFIX) else []
+        )
+        if not names or not all(names):
+            raise NotFound(f"unknown model {model!r}: use kb/<knowledge base>, see GET /v1/models")
+        if unknown := [n for n in names if n not in self._known()]:
+            raise NotFound(f"unknown knowledge base(s): {', '.join(unknown)}", param="model")
+        return list(dict.fromkeys(names))
+
+    async def prepare(self, request: ChatCompletionRequest) -> Turn:
+        """Check the request, rewrite a follow-up question, retrieve passages."""
+        question = self._check(request.messages)
+        turn = Turn(request, self.resolve(request.model), question, question, request.messages[:-1])
+        if self._llm is not None and sum(m.role == "user" for m in request.messages) > 1:
+            await self._rewrite(turn, self._llm)
+        turn.hits = await self._retriever.retrieve(
+            turn.query, turn.kbs, top_k=self._settings.passages
+        )
+        return turn
+
+    def _check(self, messages: list[ChatMessage]) -> str:
+        limit, total = self._settings.max_message_chars, self._settings.max_total_chars
+        if not messages:
+            raise InvalidRequest(
+                "messages is empty: send at least one user message", param="messages"
+            )
+        if messages[-1].role != "user" or not messages[-1].text.strip():
+            raise InvalidRequest(
+                "the last message must be a non-empty user message", param="messages"
+            )
+        if any(len(m.text) > limit for m in messages):
+            raise InvalidRequest(f"a message is over {limit} characters", param="messages")
+        if sum(len(m.text) for m in messages) > total:
+            raise InvalidRequest(f"the conversation is over {total} characters", param="messages")
+        return messages[-1].text.strip()
+
+    async def _rewrite(self, turn: Turn, llm: LLMClient) -> None:
+        messages = rewrite_messages(turn.history, turn.question)
+        try:
+            rewritten = await llm.complete(messages, max_tokens=REWRITE_MAX_TOKENS, temperature=0)
+        except UpstreamError as exc:
+            logger.warning("rewriting the follow-up question failed: %s", exc.message)
+            turn.llm_failure = exc.message
+            return
+        turn.query = " ".join(rewritten.split()).strip("\"'") or turn.question
+
+    async def pieces(self, turn: Turn, *, stream: bool) -> AsyncIterator[str]:
+        """The raw answer, markers numbering `turn.hits`; adds to `turn.warnings`."""
+        if not turn.hits:
+            yield NOT_IN_KB
+            return
+        if self._llm is not None and turn.llm_failure is None:
+            started = False
+            try:
+                async for piece in self._generate(turn, self._llm, stream=stream):
+                    started = True
+                    yield piece
+                return
+            except UpstreamError as exc:
+                logger.warning("the LLM failed, answering extractively: %s", exc.message)
+                if started:
+                    turn.warnings.append(f"incomplete: the LLM failed mid-answer: {exc.message}")
+                    return
+                turn.llm_failure = exc.message
+        yield await self._extract(turn)
+
+    async def _generate(self, turn: Turn, llm: LLMClient, *, stream: bool) -> AsyncIterator[str]:
+        r = turn.request
+        keep = self._settings.history_messages
+        history = turn.history[-keep:] if keep else []
+        messages = answer_messages(turn.question, history, turn.hits)
+        max_tokens = r.max_completion_tokens or r.max_tokens
+        if not stream:
+            yield await llm.complete(messages, max_tokens=max_tokens, temperature=r.temperature)
+            return
+        async for piece in llm.stream(messages, max_tokens=max_tokens, temperature=r.temperature):
+            yield piece
+
+    async def _extract(self, turn: Turn) -> str:
+        why = "no LLM configured" if self._llm is None else f"the LLM failed: {turn.llm_failure}"
+        turn.warnings.append(f"extractive: {why}")
+        extracts = await self._extractive.extracts(turn.query, turn.hits)
+        return render(extracts) if extracts else NOT_IN_KB
+
+    def rewriter(self, turn: Turn) -> CitationRewriter:
+        """Renumbers this turn's markers into citations."""
+        return CitationRewriter(turn.hits)

@@ -1,0 +1,66 @@
+"""Marker renumbering and sentence splitting, fed whole and delta by delta."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.protocol import Hit
+from serving.chat.citations import CitationRewriter
+from serving.chat.extractive import sentences
+
+
+def hit(n: int) -> Hit:
+    return Hit(
+        score=1.0 / n, kb="hr", document_id=f"doc{n}", title=f"Title {n}", source=f"{n}.pdf",
+        page=n, char_start=0, char_end=10, chunk_index=0, text=f"passage {n} " * 80,
+    )  # fmt: skip
+
+
+HITS = [hit(n) for n in range(1, 5)]
+
+
+def rewrite_in_pieces(text: str, size: int) -> tuple[str, CitationRewriter]:
+    rewriter = CitationRewriter(HITS)
+    out = [rewriter.feed(text[i : i + size]) for i in range(0, len(text), size)]
+    return "".join(out) + rewriter.finish(), rewriter
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 1000])
+def test_markers_are_renumbered_by_first_appearance_and_unknown_ones_dropped(size):
+    raw = "Leave is 25 days [3]. Parents get more [9]. Both apply [1, 3][3].\nDone [12][2]"
+    text, rewriter = rewrite_in_pieces(raw, size)
+    assert text == "Leave is 25 days [1]. Parents get more. Both apply [2][1].\nDone [3]"
+    cited = [(c.number, c.document_id, c.page) for c in rewriter.citations]
+    assert cited == [(1, "doc3", 3), (2, "doc1", 1), (3, "doc2", 2)]
+    assert all(len(c.snippet) <= 301 for c in rewriter.citations)
+
+
+@pytest.mark.parametrize("size", [1, 4])
+def test_text_that_only_looks_like_a_marker_passes_through(size):
+    raw = "Arrays like a[0] and [x] or [12 apples] stay, [5] goes, [0] goes."
+    text, rewriter = rewrite_in_pieces(raw, size)
+    assert text == "Arrays like a[0] and [x] or [12 apples] stay, goes, [0] goes."
+    assert rewriter.citations == []
+
+
+def test_no_markers_no_citations():
+    rewriter = CitationRewriter(HITS)
+    assert (
+        rewriter.rewrite("The knowledge base does not say.") == "The knowledge base does not say."
+    )
+    assert rewriter.citations == []
+
+
+def test_sentences_join_wrapped_lines_and_cut_tables():
+    text = (
+        "SG&A expenses increased 16.2% to $2.4 billion in fiscal\n2021. As a percentage of net "
+        "sales, SG&A decreased. U.S. sales grew by 3% in the year.\n\nNet sales 1 2 3\n"
+        + "Row 1,234 5,678 9,012\n"
+        * 40
+    )
+    found = sentences(text)
+    assert found[0] == "SG&A expenses increased 16.2% to $2.4 billion in fiscal 2021."
+    assert found[1] == "As a percentage of net sales, SG&A decreased."
+    assert found[2] == "U.S. sales grew by 3% in the year."
+    assert all(len(s) <= 400 for s in found)
+    assert sentences("中文句子一。第二个句子在这里！") == ["中文句子一。", "第二个句子在这里！"]
