@@ -8,19 +8,18 @@ import sys
 from pathlib import Path
 
 import click
-import httpx
 import uvicorn
 from rich.console import Console
 
-from core.errors import DataFolderBusy, InvalidRequest, NotFound, RagError
+from core.errors import RagError
 from ingest.outcome import Outcome
-from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
-from serving.app import build_chat, build_retriever, create_app
-from serving.chat.protocol import ChatCompletion, ChatCompletionRequest, ChatMessage
-from serving.chat.routes import completion
+from serving.app import create_app
+from serving.ask_command import ask_command
+from serving.eval_command import eval_command
 from serving.ingest_command import collect, run_ingest
 from serving.progress import summary
+from serving.search_command import search_command
 from serving.settings import ServingSettings
 
 data_dir_option = click.option(
@@ -82,58 +81,6 @@ def ingest(paths: tuple[Path, ...], kb_name: str, data_dir: Path | None) -> None
         sys.exit(1)
 
 
-@cli.command()
-@click.argument("question")
-@click.option("--kb", "kbs", required=True, multiple=True, help="Knowledge base (repeatable).")
-@data_dir_option
-def ask(question: str, kbs: tuple[str, ...], data_dir: Path | None) -> None:
-    """Answer QUESTION from knowledge bases, citing its sources by title and page."""
-    request = ChatCompletionRequest(
-        model="kb/" + "+".join(kbs), messages=[ChatMessage(role="user", content=question)]
-    )
-    try:
-        answer = asyncio.run(_ask(ServingSettings(), _ingest_settings(data_dir), request))
-    except RagError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(2)
-    click.echo(answer.choices[0].message.content)
-    if answer.citations:
-        click.echo("\nSources:")
-    for c in answer.citations:
-        click.echo(f"  [{c.number}] {c.title or c.source}, page {c.page} ({c.source})")
-    for warning in answer.warnings:
-        click.echo(f"note: {warning}", err=True)
-
-
-async def _ask(
-    settings: ServingSettings, ingest: IngestSettings, request: ChatCompletionRequest
-) -> ChatCompletion:
-    """Answer in this process, or through the server that owns the data folder."""
-    try:
-        runtime = await IngestRuntime.open(ingest)
-    except DataFolderBusy as busy:
-        if busy.server_url is None:
-            raise
-        return await _ask_remote(busy.server_url, request, settings.upstream_timeout_s)
-    try:
-        service = build_chat(runtime, build_retriever(runtime, settings), settings)
-        try:
-            return await completion(service, await service.prepare(request))
-        finally:
-            await service.aclose()
-    finally:
-        await runtime.close()
-
-
-async def _ask_remote(url: str, request: ChatCompletionRequest, timeout_s: float) -> ChatCompletion:
-    async with httpx.AsyncClient(base_url=url, timeout=timeout_s) as http:
-        body = request.model_dump(mode="json", exclude_none=True)
-        response = await http.post("/v1/chat/completions", json=body)
-    if response.is_success:
-        return ChatCompletion.model_validate(response.json())
-    try:
-        message = str(response.json()["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        message = f"the server at {url} answered {response.status_code}"
-    kind = {400: InvalidRequest, 404: NotFound}.get(response.status_code, RagError)
-    raise kind(message)
+cli.add_command(ask_command)
+cli.add_command(search_command)
+cli.add_command(eval_command)

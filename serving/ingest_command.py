@@ -8,11 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from core.errors import DataFolderBusy, NotFound
 from ingest.client import UPLOAD_BATCH_FILES, IngestClient
 from ingest.outcome import FileResult, Outcome
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
+from serving.local_or_remote import local_or_remote
 from serving.progress import BarProgress
 
 POLL_S = 0.5
@@ -46,18 +46,9 @@ async def run_ingest(
     settings: IngestSettings, kb: str, files: list[tuple[Path, str]], console: Console
 ) -> list[FileResult]:
     """Ingest locally, or hand the files to the server that owns the data folder."""
-    try:
-        with console.status("loading the embedding model and the store"):
-            runtime = await IngestRuntime.open(settings)
-    except DataFolderBusy as busy:
-        if busy.server_url is None:
-            raise
-        console.print(f"data folder in use by the server at {busy.server_url}: sending files to it")
-        return await _ingest_remote(busy.server_url, kb, files, console)
-    try:
-        try:
-            runtime.registry.get_kb(kb)
-        except NotFound:
+
+    async def local(runtime: IngestRuntime) -> list[FileResult]:
+        if kb not in runtime.registry.kb_names():
             runtime.registry.create_kb(kb)
         results: list[FileResult] = []
         with BarProgress(console, len(files)) as bar:
@@ -68,8 +59,13 @@ async def run_ingest(
         with console.status("indexing"):
             await runtime.ingestor.optimize()
         return results
-    finally:
-        await runtime.close()
+
+    async def remote(url: str) -> list[FileResult]:
+        console.print(f"data folder in use by the server at {url}: sending files to it")
+        return await _ingest_remote(url, kb, files, console)
+
+    console.print("loading the embedding model and the store…")
+    return await local_or_remote(settings, local, remote)
 
 
 async def _ingest_remote(
