@@ -120,3 +120,32 @@ def test_reupload_is_unchanged_and_delete_removes_the_document(api):
     assert api.delete(f"/v1/knowledge-bases/docs/documents/{doc_id}").json()["deleted"] is True
     assert api.get(f"/v1/knowledge-bases/docs/documents/{doc_id}").status_code == 404
     assert api.get("/v1/knowledge-bases/docs").json()["chunks"] == 0
+
+
+def test_retrieve_returns_ranked_passages_with_citation_fields(api):
+    api.post("/v1/knowledge-bases", json={"name": "hr"})
+    files = [text_file("leave.txt", "annual leave"), text_file("travel.txt", "business travel")]
+    wait_for_job(api, api.post("/v1/knowledge-bases/hr/documents", files=files).json()["id"])
+    for mode in ("hybrid", "dense", "sparse"):
+        body = {"query": "annual leave report", "knowledge_bases": ["hr"], "top_k": 3, "mode": mode}
+        response = api.post("/v1/retrieve", json=body)
+        assert response.status_code == 200
+        hits = response.json()["data"]
+        assert 1 <= len(hits) <= 3
+        assert hits[0]["source"] == "leave.txt"
+        assert {"score", "document_id", "title", "page", "char_start", "char_end", "text"} <= hits[
+            0
+        ].keys()
+
+
+def test_retrieve_errors(api):
+    unknown = api.post("/v1/retrieve", json={"query": "x", "knowledge_bases": ["nope"]})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["type"] == "not_found_error"
+    assert api.post("/v1/retrieve", json={"query": "", "knowledge_bases": ["a"]}).status_code == 422
+    assert (
+        api.post(
+            "/v1/retrieve", json={"query": "x", "knowledge_bases": ["a"], "mode": "magic"}
+        ).status_code
+        == 422
+    )
