@@ -10,11 +10,13 @@ class RetrievalSettings(BaseModel):
 
     top_k: int = Field(8, ge=1, le=100, description="Passages returned when not asked.")
     prefetch_limit: int = Field(100, ge=1, description="Candidates from each index before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    # Tuned on SciFact's train judgments and the first half of CMRC's queries: k=5 beat the
+    # textbook 60 on both (SciFact train nDCG@10 0.723 vs 0.709).
+    rrf_k: int = Field(5, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="RRF weight of the dense ranking.")
     sparse_weight: float = Field(1.0, ge=0, description="RRF weight of the BM25 ranking.")
     cjk_dense_weight: float = Field(
-        0.25,
+        0.05,
         ge=0,
         description="Dense weight for mostly-Chinese/Japanese queries: the bundled model reads "
         "English only, so its ranking there is weak and must not drown BM25.",
