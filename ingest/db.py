@@ -86,8 +86,8 @@ class Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
+        self.lock = threading.RLock()
+        with self.lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
@@ -96,7 +96,7 @@ class Database:
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: everything inside commits together or not at all."""
-        with self._lock:
+        with self.lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -106,9 +106,9 @@ class Database:
             self._conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self.lock:
             return self._conn.execute(sql, params).fetchall()
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             self._conn.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mmap
 import re
 import threading
 from datetime import UTC, datetime, timedelta, timezone
@@ -60,8 +61,17 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _open_error(exc: pdfium.PdfiumError, filename: str) -> DocumentError:
-    if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+def _has_encrypt_dictionary(path: Path) -> bool:
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(b"/Encrypt") >= 0
+
+
+def _open_error(exc: pdfium.PdfiumError, path: Path, filename: str) -> DocumentError:
+    # PDFium's error code is process-global and left stale by some failures (a Brotli-
+    # compressed PDF reports the previous file's "password" code), so confirm encryption
+    # with the file's own /Encrypt entry before calling it encrypted.
+    password = exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY)
+    if password and _has_encrypt_dictionary(path):
         return EncryptedDocument(
             f"{filename}: password protected; remove the password and upload it again"
         )
@@ -100,7 +110,7 @@ def _read_pdf(path: Path, filename: str) -> tuple[list[str | None], dict[str, st
         # PDFs encrypted with an empty user password open here like any other.
         pdf = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
-        raise _open_error(exc, filename) from exc
+        raise _open_error(exc, path, filename) from exc
     try:
         texts = [_page_text(pdf, index, filename) for index in range(len(pdf))]
         info: dict[str, str] = pdf.get_metadata_dict(skip_empty=True)
