@@ -21,7 +21,6 @@ from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.llm import LLMClient
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
-from serving.forward import forward_lifespan, forward_router
 from serving.settings import ServingSettings
 
 
@@ -83,18 +82,12 @@ def _closing_chat(lifespan: Lifespan) -> Lifespan:
 def create_app(
     settings: ServingSettings, ingest: IngestSettings, *, embedder: Embedder | None = None
 ) -> FastAPI:
-    """Embedded mode runs ingestion in this process; services mode forwards to `ingest_url`."""
-    if settings.ingest_url:
-        lifespan = forward_lifespan(settings.ingest_url, settings.upstream_timeout_s)
-    else:
-        lifespan = _closing_chat(
-            ingest_lifespan(
-                ingest,
-                server_url=settings.local_url,
-                embedder=embedder,
-                on_ready=_on_ready(settings),
-            )
+    """Ingestion, retrieval and answers in this process, over the configured store and parsers."""
+    lifespan = _closing_chat(
+        ingest_lifespan(
+            ingest, server_url=settings.local_url, embedder=embedder, on_ready=_on_ready(settings)
         )
+    )
     app = FastAPI(
         title="kb: private knowledge assistant",
         description="Knowledge bases with cited answers; OpenAI-compatible where it matters.",
@@ -102,8 +95,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(forward_router() if settings.ingest_url else ingest_router)
-    if not settings.ingest_url:
-        app.include_router(retrieval_router)
-        app.include_router(chat_router)
+    app.include_router(ingest_router)
+    app.include_router(retrieval_router)
+    app.include_router(chat_router)
     return app

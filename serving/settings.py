@@ -56,12 +56,9 @@ class ServingSettings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in containers).")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the API.")
-    ingest_url: str | None = Field(
-        None,
-        description="Services mode: the ingest service's URL; knowledge-base, document and job "
-        "requests are forwarded to it. Unset (embedded mode): ingestion runs in this process.",
+    upstream_timeout_s: float = Field(
+        300.0, gt=0, description="Timeout of CLI requests to a running server."
     )
-    upstream_timeout_s: float = Field(300.0, gt=0, description="Timeout for forwarded requests.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
