@@ -30,8 +30,9 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=64, num_labels=1,
+        num_attention_heads=2, intermediate_size=64,
     )  # fmt: skip
+    config.num_labels = 1  # one relevance score per pair
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
