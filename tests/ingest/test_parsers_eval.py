@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import DocumentError, EncryptedDocument, NoTextLayer
+from core.errors import CorruptDocument, DocumentError, EncryptedDocument, NoTextLayer
 from ingest.document import ParsedDocument
 from ingest.parsers.base import Parser
 from ingest.parsers.docx import DocxParser
@@ -80,6 +80,17 @@ async def test_text_pdfs_parse_with_their_page_counts(eval_documents: Path) -> N
         document = await _parse(parser, path)
         assert document.char_count > 0, path.name
         assert document.page_count == pages.get(f"pdf_text/{path.name}", document.page_count)
+
+
+async def test_an_unreadable_pdf_after_an_encrypted_one_is_corrupt_not_encrypted(
+    eval_documents: Path,
+) -> None:
+    # PDFium leaves its last error code behind; the Brotli file used to inherit "password".
+    parser = PdfiumParser()
+    with pytest.raises(EncryptedDocument):
+        await _parse(parser, eval_documents / "pdf_encrypted" / "unstructured_password.pdf")
+    with pytest.raises(CorruptDocument):
+        await _parse(parser, eval_documents / "pdf_text" / "pdfjs_Brotli-Prototype-FileA.pdf")
 
 
 async def test_encrypted_pdfs_are_refused_unless_they_open_freely(eval_documents: Path) -> None:
