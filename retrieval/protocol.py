@@ -17,10 +17,9 @@ class Mode(StrEnum):
     SPARSE = "sparse"
 
 
-class Hit(BaseModel):
-    """One retrieved chunk with everything a citation needs."""
+class PassageRef(BaseModel):
+    """Where a passage lives: knowledge base, document, page and span within the page."""
 
-    score: float
     kb: str
     document_id: str
     title: str
@@ -28,6 +27,12 @@ class Hit(BaseModel):
     page: int
     char_start: int = Field(description="Start of the passage in its page's text.")
     char_end: int
+
+
+class Hit(PassageRef):
+    """One retrieved chunk with everything a citation needs."""
+
+    score: float
     chunk_index: int
     heading_path: list[str] = Field(default_factory=list)
     text: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from retrieval.protocol import Hit
+from retrieval.protocol import Hit, PassageRef
 from serving.chat.protocol import Citation
 
 _NUMBERS = r"[1-9]\d{0,2}(?:\s*,\s*[1-9]\d{0,2})*"
@@ -32,11 +32,8 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 
 def citation(number: int, hit: Hit) -> Citation:
     """The citation numbered `number` for a retrieved passage."""
-    return Citation(
-        number=number, kb=hit.kb, document_id=hit.document_id, title=hit.title,
-        source=hit.source, page=hit.page, char_start=hit.char_start, char_end=hit.char_end,
-        snippet=snippet(hit.text), score=hit.score,
-    )  # fmt: skip
+    where = hit.model_dump(include=set(PassageRef.model_fields))
+    return Citation(number=number, snippet=snippet(hit.text), score=hit.score, **where)
 
 
 class CitationRewriter:

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from retrieval.protocol import PassageRef
+
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 
@@ -54,17 +56,10 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1)
 
 
-class Citation(BaseModel):
+class Citation(PassageRef):
     """A source the answer cites as `[number]`."""
 
     number: int = Field(description="The marker's number in the answer text, from 1.")
-    kb: str
-    document_id: str
-    title: str
-    source: str
-    page: int
-    char_start: int = Field(description="Start of the passage in its page's text.")
-    char_end: int
     snippet: str = Field(description="The start of the cited passage.")
     score: float = Field(description="The passage's retrieval score.")
 
