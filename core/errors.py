@@ -2,6 +2,7 @@
 
     RagError                      500 internal_error
     ├── InvalidRequest            400 invalid_request_error
+    │   └── UnsafeUrl             a URL the SSRF guard refuses
     ├── NotFound                  404 not_found_error
     ├── Conflict                  409 conflict_error
     ├── DataFolderBusy            409 data folder owned by another process
@@ -14,8 +15,9 @@
     │   ├── CorruptDocument       the parser could not read it
     │   ├── UnsafeArchive         a zip container that would decompress too far
     │   └── NoTextLayer           no extractable text: needs OCR
-    ├── UpstreamError             502 an upstream server (Tika, Qdrant, an LLM) failed
-    │   └── UpstreamTimeout       504 it did not answer in time
+    ├── UpstreamError             502 an upstream server (Tika, Qdrant, an LLM, an engine) failed
+    │   ├── UpstreamTimeout       504 it did not answer in time
+    │   └── RateLimited           429 it (or our own limit for it) refuses more requests for now
     └── ConfigurationError        raised at start-up, never mapped to HTTP
 
 Each class carries its HTTP status and OpenAI error `type`; messages are written for people.
@@ -51,6 +53,10 @@ class InvalidRequest(RagError):
 
     status_code = 400
     error_type = "invalid_request_error"
+
+
+class UnsafeUrl(InvalidRequest):
+    """A URL the SSRF guard refuses: its scheme, port, user info or an address it resolves to."""
 
 
 class NotFound(RagError):
@@ -144,6 +150,17 @@ class UpstreamTimeout(UpstreamError):
 
     status_code = 504
     error_type = "upstream_timeout"
+
+
+class RateLimited(UpstreamError):
+    """An upstream server answered 429, or our own rate limit for it is exhausted."""
+
+    status_code = 429
+    error_type = "rate_limit_error"
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class ConfigurationError(RagError):

@@ -14,6 +14,7 @@ from rich.console import Console
 from core.errors import RagError
 from ingest.outcome import Outcome
 from ingest.settings import IngestSettings
+from search_proxy.cli import cli as search_proxy_cli
 from serving.app import create_app
 from serving.ask_command import ask_command
 from serving.eval_command import eval_command
@@ -83,4 +84,5 @@ def ingest(paths: tuple[Path, ...], kb_name: str, data_dir: Path | None) -> None
 
 cli.add_command(ask_command)
 cli.add_command(search_command)
+cli.add_command(search_proxy_cli)
 cli.add_command(eval_command)

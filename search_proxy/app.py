@@ -1,0 +1,60 @@
+"""The search proxy's app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from core.errors import install_error_handlers
+from search_proxy.cache import TtlCache
+from search_proxy.engines.base import Engine
+from search_proxy.engines.registry import enabled_engines
+from search_proxy.fanout import FanOut
+from search_proxy.fetch.fetcher import PageFetcher
+from search_proxy.protocol import EngineHit
+from search_proxy.routes import router
+from search_proxy.sensitive.matcher import SensitiveFilter
+from search_proxy.sensitive.policy import FilterPolicy
+from search_proxy.service import SearchService
+from search_proxy.settings import SearchProxySettings
+
+
+@asynccontextmanager
+async def open_service(
+    settings: SearchProxySettings, engines: list[Engine] | None = None
+) -> AsyncIterator[SearchService]:
+    """A search service with its HTTP clients, closed on exit; also used in-process by `kb`."""
+    engines = enabled_engines(settings.engines) if engines is None else engines
+    policy = FilterPolicy(SensitiveFilter.from_settings(settings.filter), settings.filter)
+    cache: TtlCache[list[EngineHit]] = TtlCache(settings.cache.ttl_s, settings.cache.max_entries)
+    async with httpx.AsyncClient(trust_env=False) as client, PageFetcher(settings.fetch) as fetcher:
+        fanout = FanOut(engines, client, cache)
+        yield SearchService(settings, fanout=fanout, policy=policy, fetcher=fetcher)
+
+
+def create_app(settings: SearchProxySettings) -> FastAPI:
+    """`POST /v1/search` over the configured engines, filter and fetcher."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_service(settings) as service:
+            app.state.search = service
+            yield
+
+    app = FastAPI(
+        title="kb search proxy",
+        description="Several web search engines at once: merged, deduplicated and filtered.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, object]:
+        """Alive, with the engines it will ask."""
+        return {"status": "ok", "engines": app.state.search.engines}
+
+    app.include_router(router)
+    return app
