@@ -1,8 +1,9 @@
-"""Wire models of `POST /v1/search`, and what one engine hands back before merging."""
+"""Wire models of `POST /v1/search`, what one engine hands back, and the `WebSearch` seam."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
@@ -64,3 +65,13 @@ class SearchResponse(BaseModel):
     blocked: bool = Field(False, description="The query was blocked by the sensitive filter.")
     filtered_results: int = Field(0, description="Results dropped by the sensitive filter.")
     elapsed_ms: float
+
+
+class WebSearch(Protocol):
+    """What the answer service calls: `SearchClient` (HTTP) or `SearchService` (in-process).
+
+    Contract: engine failures are listed in the response, never raised; `UpstreamError` means
+    the search as a whole could not run (the proxy is down or answered garbage).
+    """
+
+    async def search(self, request: SearchRequest) -> SearchResponse: ...

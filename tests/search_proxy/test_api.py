@@ -43,8 +43,8 @@ def test_results_are_merged_across_engines_and_failures_listed(standins, standin
     standins["brave"].reset(results=[SHARED, ONLY_BRAVE])
     standins["tavily"].reset(results=[ONLY_TAVILY, SHARED_AGAIN])
     standins["serper"].reset(status=500)
-    standins["bocha"].reset(results=[ONLY_BRAVE], delay_s=3)
-    config = settings(standins_url, tmp_path, "brave", "tavily", "serper", "bocha", deadline_s=0.8)
+    standins["bocha"].reset(results=[ONLY_BRAVE], delay_s=10)
+    config = settings(standins_url, tmp_path, "brave", "tavily", "serper", "bocha", deadline_s=3)
     with proxy(config) as client:
         body = client.post("/v1/search", json={"query": "solar", "max_results": 10}).json()
     first = body["results"][0]
