@@ -83,6 +83,8 @@ class FanOut:
             else:  # Boundary: an engine bug must not take the search down; report it.
                 logger.error("search engine %s crashed", name, exc_info=error)
                 out.failed.append(_failure(name, "error", f"{name}: {type(error).__name__}"))
+        # Configuration order, not arrival order, so that merging is deterministic.
+        out.hits = {name: out.hits[name] for name in tasks.values() if name in out.hits}
         out.failed.sort(key=lambda failure: failure.engine)
         return out
 

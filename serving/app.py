@@ -17,11 +17,14 @@ from ingest.settings import IngestSettings
 from retrieval.hybrid import HybridRetriever
 from retrieval.rerank import CrossEncoderReranker
 from retrieval.routes import router as retrieval_router
+from search_proxy.protocol import WebSearch
+from search_proxy.settings import SearchProxySettings
 from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.llm import LLMClient
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
 from serving.settings import ServingSettings
+from serving.web_search import open_web_search
 
 
 def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> HybridRetriever:
@@ -39,9 +42,12 @@ def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> Hybrid
 
 
 def build_chat(
-    runtime: IngestRuntime, retriever: HybridRetriever, settings: ServingSettings
+    runtime: IngestRuntime,
+    retriever: HybridRetriever,
+    settings: ServingSettings,
+    web: WebSearch | None = None,
 ) -> ChatService:
-    """Answers over the runtime's knowledge bases; with an LLM when one is configured."""
+    """Answers over the runtime's knowledge bases; with an LLM and web search when configured."""
     chat = settings.chat
     return ChatService(
         retriever=retriever,
@@ -53,40 +59,55 @@ def build_chat(
         knowledge_bases=runtime.registry.kb_names,
         settings=chat,
         llm=LLMClient(settings.llm) if settings.llm.base_url else None,
+        web=web,
+        web_settings=settings.web,
     )
 
 
 def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], None]:
     def attach(app: FastAPI, runtime: IngestRuntime) -> None:
         app.state.retriever = build_retriever(runtime, settings)
-        app.state.chat = build_chat(runtime, app.state.retriever, settings)
+        app.state.chat = build_chat(runtime, app.state.retriever, settings, app.state.web)
 
     return attach
 
 
-def _closing_chat(lifespan: Lifespan) -> Lifespan:
-    """Close the answer service's LLM connections when the app stops."""
+def _answering(
+    lifespan: Lifespan, settings: ServingSettings, search: SearchProxySettings | None
+) -> Lifespan:
+    """Open web search before the runtime is ready; close it and the LLM's connections last."""
 
     @asynccontextmanager
     async def wrapped(app: FastAPI) -> AsyncIterator[None]:
-        async with lifespan(app):
-            try:
-                yield
-            finally:
-                if (chat := getattr(app.state, "chat", None)) is not None:
-                    await chat.aclose()
+        async with open_web_search(settings.web, search) as web:
+            app.state.web = web
+            async with lifespan(app):
+                try:
+                    yield
+                finally:
+                    if (chat := getattr(app.state, "chat", None)) is not None:
+                        await chat.aclose()
 
     return wrapped
 
 
 def create_app(
-    settings: ServingSettings, ingest: IngestSettings, *, embedder: Embedder | None = None
+    settings: ServingSettings,
+    ingest: IngestSettings,
+    *,
+    embedder: Embedder | None = None,
+    search: SearchProxySettings | None = None,
 ) -> FastAPI:
-    """Ingestion, retrieval and answers in this process, over the configured store and parsers."""
-    lifespan = _closing_chat(
+    """Ingestion, retrieval and answers in this process, over the configured store and parsers.
+
+    `search` configures an in-process web search proxy, used when `settings.web.url` names none.
+    """
+    lifespan = _answering(
         ingest_lifespan(
             ingest, server_url=settings.local_url, embedder=embedder, on_ready=_on_ready(settings)
-        )
+        ),
+        settings,
+        search,
     )
     app = FastAPI(
         title="kb: private knowledge assistant",

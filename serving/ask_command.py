@@ -12,22 +12,27 @@ import httpx
 from core.errors import InvalidRequest, NotFound, RagError
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
+from search_proxy.settings import SearchProxySettings
 from serving.app import build_chat, build_retriever
-from serving.chat.protocol import ChatCompletion, ChatCompletionRequest, ChatMessage
+from serving.chat.protocol import ChatCompletion, ChatCompletionRequest, ChatMessage, WebCitation
 from serving.chat.routes import completion
 from serving.local_or_remote import local_or_remote
 from serving.settings import ServingSettings
+from serving.web_search import open_web_search
 
 
 @click.command("ask")
 @click.argument("question")
 @click.option("--kb", "kbs", required=True, multiple=True, help="Knowledge base (repeatable).")
+@click.option("--web", is_flag=True, help="Also search the web through the search proxy.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The data folder (default: $KB_DATA_DIR or ~/.local/share/kb).")  # fmt: skip
-def ask_command(question: str, kbs: tuple[str, ...], data_dir: Path | None) -> None:
-    """Answer QUESTION from knowledge bases, citing its sources by title and page."""
+def ask_command(question: str, kbs: tuple[str, ...], web: bool, data_dir: Path | None) -> None:
+    """Answer QUESTION from knowledge bases, citing its sources by title and page (or URL)."""
     request = ChatCompletionRequest(
-        model="kb/" + "+".join(kbs), messages=[ChatMessage(role="user", content=question)]
+        model="kb/" + "+".join(kbs),
+        messages=[ChatMessage(role="user", content=question)],
+        web_search=web,
     )
     ingest = IngestSettings(data_dir=data_dir) if data_dir else IngestSettings()
     try:
@@ -39,7 +44,10 @@ def ask_command(question: str, kbs: tuple[str, ...], data_dir: Path | None) -> N
     if answer.citations:
         click.echo("\nSources:")
     for c in answer.citations:
-        click.echo(f"  [{c.number}] {c.title or c.source}, page {c.page} ({c.source})")
+        if isinstance(c, WebCitation):
+            click.echo(f"  [{c.number}] {c.title} ({c.url})")
+        else:
+            click.echo(f"  [{c.number}] {c.title or c.source}, page {c.page} ({c.source})")
     for warning in answer.warnings:
         click.echo(f"note: {warning}", err=True)
 
@@ -50,11 +58,12 @@ async def ask(
     """Answer in this process, or through the server that owns the data folder."""
 
     async def local(runtime: IngestRuntime) -> ChatCompletion:
-        service = build_chat(runtime, build_retriever(runtime, settings), settings)
-        try:
-            return await completion(service, await service.prepare(request))
-        finally:
-            await service.aclose()
+        async with open_web_search(settings.web, SearchProxySettings()) as web:
+            service = build_chat(runtime, build_retriever(runtime, settings), settings, web)
+            try:
+                return await completion(service, await service.prepare(request))
+            finally:
+                await service.aclose()
 
     async def remote(url: str) -> ChatCompletion:
         async with httpx.AsyncClient(base_url=url, timeout=settings.upstream_timeout_s) as http:

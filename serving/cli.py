@@ -15,6 +15,7 @@ from core.errors import RagError
 from ingest.outcome import Outcome
 from ingest.settings import IngestSettings
 from search_proxy.cli import cli as search_proxy_cli
+from search_proxy.settings import SearchProxySettings
 from serving.app import create_app
 from serving.ask_command import ask_command
 from serving.eval_command import eval_command
@@ -57,9 +58,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         f"kb serving {ingest.data_dir} at {settings.local_url} (docs: {settings.local_url}/docs)"
     )
     # log_config=None keeps our logging configuration instead of uvicorn's.
-    uvicorn.run(
-        create_app(settings, ingest), host=settings.host, port=settings.port, log_config=None
-    )
+    app = create_app(settings, ingest, search=SearchProxySettings())
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
 
 
 @cli.command()

@@ -47,6 +47,23 @@ class ChatSettings(BaseModel):
     )
 
 
+class WebSettings(BaseModel):
+    """Web search for answers that ask for it (`kb/<name>+web`, or `"web_search": true`)."""
+
+    url: str | None = Field(
+        None,
+        description="The search proxy, e.g. http://search-proxy:8100; unset: search in this "
+        "process with the KB_SEARCH_* engines, if any is enabled.",
+    )
+    max_results: int = Field(5, ge=1, le=20, description="Web results given to an answer.")
+    timeout_s: float = Field(
+        8.0, gt=0, description="Deadline for the web search; the answer goes on without it."
+    )
+    fetch_pages: bool = Field(
+        False, description="Read the top results' pages, not only their snippets (slower)."
+    )
+
+
 class ServingSettings(BaseSettings):
     """Where the public API listens."""
 
@@ -62,6 +79,7 @@ class ServingSettings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @property
     def local_url(self) -> str:

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
 from ingest.settings import IngestSettings
+from search_proxy.settings import SearchProxySettings
 from serving.settings import ServingSettings
 
 EXAMPLE = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
@@ -26,5 +27,6 @@ def env_names(model: type[BaseModel], prefix: str) -> list[str]:
 
 def test_every_setting_is_in_env_example():
     names = env_names(IngestSettings, "KB_") + env_names(ServingSettings, "KB_")
+    names += env_names(SearchProxySettings, "KB_SEARCH_")
     missing = [name for name in names if f"{name}=" not in EXAMPLE]
     assert not missing, f"add these to .env.example: {missing}"

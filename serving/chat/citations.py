@@ -1,6 +1,7 @@
-"""Citation markers: `[n]` points at the n-th retrieved passage; answers renumber them.
+"""Citation markers: `[n]` points at the n-th source; answers renumber them.
 
-Only passages the answer cites become citations, numbered 1..k in order of first appearance.
+Sources are the retrieved passages, then any web results. Only sources the answer cites become
+citations, numbered 1..k in order of first appearance.
 A marker that points at no passage is removed with the spaces before it. `[1, 3]` becomes
 `[1][2]`. The rewriter works on streamed text too: it holds back a tail that may still grow
 into a marker, so a marker split across deltas is rewritten whole.
@@ -12,7 +13,8 @@ import re
 from collections.abc import Sequence
 
 from retrieval.protocol import Hit, PassageRef
-from serving.chat.protocol import Citation
+from serving.chat.protocol import Citation, DocumentCitation, WebCitation
+from serving.chat.sources import Source, source_text
 
 _NUMBERS = r"[1-9]\d{0,2}(?:\s*,\s*[1-9]\d{0,2})*"
 # A run of adjacent markers with the spaces before it: `[2][5]`, `[1, 3]`.
@@ -30,17 +32,29 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def citation(number: int, hit: Hit) -> Citation:
-    """The citation numbered `number` for a retrieved passage."""
-    where = hit.model_dump(include=set(PassageRef.model_fields))
-    return Citation(number=number, snippet=snippet(hit.text), score=hit.score, **where)
+def citation(number: int, source: Source) -> Citation:
+    """The citation numbered `number` for a retrieved passage or a web result."""
+    if isinstance(source, Hit):
+        where = source.model_dump(include=set(PassageRef.model_fields))
+        return DocumentCitation(
+            number=number, snippet=snippet(source.text), score=source.score, **where
+        )
+    return WebCitation(
+        number=number,
+        url=source.url,
+        title=source.title,
+        snippet=snippet(source_text(source)),
+        score=source.score,
+        engines=source.engines,
+        published=source.published,
+    )
 
 
 class CitationRewriter:
     """Renumbers the markers of an answer, fed whole or delta by delta."""
 
-    def __init__(self, hits: Sequence[Hit]) -> None:
-        self._hits = list(hits)
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self._sources = list(sources)
         self._numbers: dict[int, int] = {}  # passage number -> citation number
         self._pending = ""
 
@@ -63,9 +77,9 @@ class CitationRewriter:
 
     @property
     def citations(self) -> list[Citation]:
-        """The cited passages, in citation-number order."""
+        """The cited sources, in citation-number order."""
         ordered = sorted(self._numbers.items(), key=lambda item: item[1])
-        return [citation(number, self._hits[passage - 1]) for passage, number in ordered]
+        return [citation(number, self._sources[passage - 1]) for passage, number in ordered]
 
     def _rewrite(self, text: str) -> str:
         return _RUN.sub(self._replace, text)
@@ -74,7 +88,7 @@ class CitationRewriter:
         kept: list[int] = []
         for part in re.findall(r"\d+", match.group(2)):
             passage = int(part)
-            if 1 <= passage <= len(self._hits):
+            if 1 <= passage <= len(self._sources):
                 number = self._numbers.setdefault(passage, len(self._numbers) + 1)
                 if number not in kept:
                     kept.append(number)

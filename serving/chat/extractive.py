@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.embeddings import Embedder
-from retrieval.protocol import Hit
 
 _END = re.compile(
     r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bInc\.)(?<!\bCo\.)(?<!\bNo\.)(?<!\bvs\.)(?<!\be\.g\.)"
@@ -68,10 +67,13 @@ class ExtractiveAnswerer:
         self._count = sentences
         self._min = min_similarity
 
-    async def extracts(self, query: str, hits: Sequence[Hit]) -> list[Extract]:
-        """The best sentences, best first; empty when none is similar enough to the query."""
+    async def extracts(self, query: str, passages: Sequence[str]) -> list[Extract]:
+        """The best sentences of `passages` (numbered from 1 in order), best first.
+
+        Empty when none is similar enough to the query.
+        """
         candidates = _unique(
-            (number, s) for number, hit in enumerate(hits, 1) for s in sentences(hit.text)
+            (number, s) for number, text in enumerate(passages, 1) for s in sentences(text)
         )
         if not candidates:
             return []
@@ -82,7 +84,7 @@ class ExtractiveAnswerer:
             Extract(number, sentence, similarity)
             for (number, sentence), similarity in zip(candidates, similarities, strict=True)
         ]
-        bonus = {number: RANK_BONUS * (len(hits) - number) for number in range(1, len(hits) + 1)}
+        bonus = {n: RANK_BONUS * (len(passages) - n) for n in range(1, len(passages) + 1)}
         ranked = sorted(scored, key=lambda e: -(e.score + bonus[e.passage]))
         return [e for e in ranked[: self._count] if e.score >= self._min]
 

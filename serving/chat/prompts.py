@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from retrieval.protocol import Hit
 from serving.chat.protocol import ChatMessage
+from serving.chat.sources import Source, source_label, source_text
 
 NOT_IN_KB = "The knowledge base does not say."
 
-ANSWER_SYSTEM = f"""You answer questions using only the numbered passages from the user's \
-knowledge base that come with each question.
+ANSWER_SYSTEM = f"""You answer questions using only the numbered passages that come with \
+each question: from the user's knowledge base and, when marked "web", from web search results.
 - Base every statement on the passages; do not use outside knowledge.
 - After each statement, cite the passage(s) that support it with their numbers in square \
 brackets, like [1] or [2][3]. Cite only numbers that appear in the passages.
@@ -31,19 +31,19 @@ Message = dict[str, str]
 _OLD_MARKERS = re.compile(r"[ \t]*\[\d+\]")
 
 
-def passage_block(hits: Sequence[Hit]) -> str:
-    """The passages numbered from 1: `[n] title, page p:` then the text."""
+def passage_block(sources: Sequence[Source]) -> str:
+    """The sources numbered from 1: `[n] title, page p:` or `[n] title (web: url):`, then text."""
     return "\n\n".join(
-        f"[{number}] {hit.title or hit.source}, page {hit.page}:\n{hit.context or hit.text}"
-        for number, hit in enumerate(hits, start=1)
+        f"[{number}] {source_label(source)}:\n{source_text(source)}"
+        for number, source in enumerate(sources, start=1)
     )
 
 
 def answer_messages(
-    question: str, history: Sequence[ChatMessage], hits: Sequence[Hit]
+    question: str, history: Sequence[ChatMessage], sources: Sequence[Source]
 ) -> list[Message]:
     """System instructions, earlier turns, then the passages and the question."""
-    user = f"Passages:\n\n{passage_block(hits)}\n\nQuestion: {question}"
+    user = f"Passages:\n\n{passage_block(sources)}\n\nQuestion: {question}"
     return [
         {"role": "system", "content": ANSWER_SYSTEM},
         *_turns(history),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,14 +55,34 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
+    web_search: bool = Field(
+        False, description="Also search the web (same as a model name ending in `+web`)."
+    )
 
 
-class Citation(PassageRef):
-    """A source the answer cites as `[number]`."""
+class DocumentCitation(PassageRef):
+    """A passage of a knowledge base that the answer cites as `[number]`."""
 
+    type: Literal["document"] = "document"
     number: int = Field(description="The marker's number in the answer text, from 1.")
     snippet: str = Field(description="The start of the cited passage.")
     score: float = Field(description="The passage's retrieval score.")
+
+
+class WebCitation(BaseModel):
+    """A web search result that the answer cites as `[number]`."""
+
+    type: Literal["web"] = "web"
+    number: int = Field(description="The marker's number in the answer text, from 1.")
+    url: str
+    title: str
+    snippet: str = Field(description="The start of the result's text used by the answer.")
+    score: float = Field(description="The result's merged search score.")
+    engines: list[str] = Field(description="The search engines that found it.")
+    published: datetime | None = None
+
+
+Citation = Annotated[DocumentCitation | WebCitation, Field(discriminator="type")]
 
 
 class AssistantMessage(BaseModel):

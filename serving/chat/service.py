@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
@@ -9,16 +10,19 @@ from dataclasses import dataclass, field
 
 from core.errors import InvalidRequest, NotFound, UpstreamError
 from retrieval.protocol import Hit, Retriever
+from search_proxy.protocol import SearchRequest, SearchResult, WebSearch
 from serving.chat.citations import CitationRewriter
 from serving.chat.extractive import ExtractiveAnswerer, render
 from serving.chat.llm import LLMClient
 from serving.chat.prompts import NOT_IN_KB, answer_messages, rewrite_messages
 from serving.chat.protocol import ChatCompletionRequest, ChatMessage, ModelCard, ModelList
-from serving.settings import ChatSettings
+from serving.chat.sources import Source, source_text
+from serving.settings import ChatSettings, WebSettings
 
 logger = logging.getLogger(__name__)
 
 MODEL_PREFIX = "kb/"
+WEB_SUFFIX = "+web"
 REWRITE_MAX_TOKENS = 96
 
 
@@ -31,9 +35,16 @@ class Turn:
     question: str
     query: str
     history: list[ChatMessage]
+    web: bool = False
     hits: list[Hit] = field(default_factory=list)
+    web_results: list[SearchResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     llm_failure: str | None = None
+
+    @property
+    def sources(self) -> list[Source]:
+        """What the answer may cite, numbered from 1: passages, then web results."""
+        return [*self.hits, *self.web_results]
 
 
 class ChatService:
@@ -47,9 +58,12 @@ class ChatService:
         knowledge_bases: Callable[[], Collection[str]],
         settings: ChatSettings,
         llm: LLMClient | None = None,
+        web: WebSearch | None = None,
+        web_settings: WebSettings | None = None,
     ) -> None:
         self._retriever, self._extractive, self._llm = retriever, extractive, llm
         self._known, self._settings = knowledge_bases, settings
+        self._web, self._web_settings = web, web_settings or WebSettings()
 
     async def aclose(self) -> None:
         """Close the LLM client's connections."""
@@ -57,13 +71,19 @@ class ChatService:
             await self._llm.aclose()
 
     def models(self) -> ModelList:
-        """Every knowledge base as a model `kb/<name>`."""
+        """Every knowledge base as a model `kb/<name>`, and `kb/<name>+web` with web search."""
         now = int(time.time())
-        names = sorted(self._known())
-        return ModelList(data=[ModelCard(id=f"{MODEL_PREFIX}{n}", created=now) for n in names])
+        suffixes = ["", WEB_SUFFIX] if self._web is not None else [""]
+        ids = [f"{MODEL_PREFIX}{n}{s}" for n in sorted(self._known()) for s in suffixes]
+        return ModelList(data=[ModelCard(id=model, created=now) for model in ids])
 
-    def resolve(self, model: str) -> list[str]:
-        """`kb/a+b` → ['a', 'b']; NotFound for anything else or an unknown knowledge base."""
+    def resolve(self, model: str) -> tuple[list[str], bool]:
+        """`kb/a+b+web` → (['a', 'b'], True); NotFound for an unknown knowledge base.
+
+        A last `+web` asks for web search too; `kb/web` alone is a knowledge base named web.
+        """
+        web = model.endswith(WEB_SUFFIX) and model != f"{MODEL_PREFIX}{WEB_SUFFIX[1:]}"
+        model = model.removesuffix(WEB_SUFFIX) if web else model
         names = (
             model.removeprefix(MODEL_PREFIX).split("+") if model.startswith(MODEL_PREFIX) else []
         )
@@ -71,18 +91,50 @@ class ChatService:
             raise NotFound(f"unknown model {model!r}: use kb/<knowledge base>, see GET /v1/models")
         if unknown := [n for n in names if n not in self._known()]:
             raise NotFound(f"unknown knowledge base(s): {', '.join(unknown)}", param="model")
-        return list(dict.fromkeys(names))
+        return list(dict.fromkeys(names)), web
 
     async def prepare(self, request: ChatCompletionRequest) -> Turn:
-        """Check the request, rewrite a follow-up question, retrieve passages."""
+        """Check the request, rewrite a follow-up question, retrieve passages (and search)."""
         question = self._check(request.messages)
-        turn = Turn(request, self.resolve(request.model), question, question, request.messages[:-1])
+        kbs, web = self.resolve(request.model)
+        turn = Turn(request, kbs, question, question, request.messages[:-1])
+        turn.web = web or request.web_search
         if self._llm is not None and sum(m.role == "user" for m in request.messages) > 1:
             await self._rewrite(turn, self._llm)
-        turn.hits = await self._retriever.retrieve(
-            turn.query, turn.kbs, top_k=self._settings.passages
-        )
+        retrieval = self._retriever.retrieve(turn.query, turn.kbs, top_k=self._settings.passages)
+        if turn.web:  # both at once: the web search is the slower of the two
+            turn.hits, turn.web_results = await asyncio.gather(retrieval, self._search(turn))
+        else:
+            turn.hits = await retrieval
         return turn
+
+    async def _search(self, turn: Turn) -> list[SearchResult]:
+        """Web results for the turn; a failure becomes a warning, the answer goes on."""
+        if self._web is None:
+            turn.warnings.append("web search is not configured (KB_WEB__URL or KB_SEARCH_*)")
+            return []
+        request = SearchRequest(
+            query=turn.query[:1000],
+            max_results=self._web_settings.max_results,
+            timeout_s=self._web_settings.timeout_s,
+            fetch_pages=self._web_settings.fetch_pages,
+        )
+        try:
+            response = await self._web.search(request)
+        except UpstreamError as exc:
+            logger.warning("web search failed: %s", exc.message)
+            turn.warnings.append(
+                f"web search unavailable, answered from the knowledge base: {exc.message}"
+            )
+            return []
+        if response.blocked:
+            turn.warnings.append(
+                "web search skipped: the question has terms that must not leave the organisation"
+            )
+        elif not response.results and response.failed:
+            failed = "; ".join(f.message for f in response.failed)
+            turn.warnings.append(f"web search found nothing: {failed}")
+        return response.results
 
     def _check(self, messages: list[ChatMessage]) -> str:
         limit, total = self._settings.max_message_chars, self._settings.max_total_chars
@@ -111,8 +163,8 @@ class ChatService:
         turn.query = " ".join(rewritten.split()).strip("\"'") or turn.question
 
     async def pieces(self, turn: Turn, *, stream: bool) -> AsyncIterator[str]:
-        """The raw answer, markers numbering `turn.hits`; adds to `turn.warnings`."""
-        if not turn.hits:
+        """The raw answer, markers numbering `turn.sources`; adds to `turn.warnings`."""
+        if not turn.sources:
             yield NOT_IN_KB
             return
         if self._llm is not None and turn.llm_failure is None:
@@ -134,7 +186,7 @@ class ChatService:
         r = turn.request
         keep = self._settings.history_messages
         history = turn.history[-keep:] if keep else []
-        messages = answer_messages(turn.question, history, turn.hits)
+        messages = answer_messages(turn.question, history, turn.sources)
         max_tokens = r.max_completion_tokens or r.max_tokens
         if not stream:
             yield await llm.complete(messages, max_tokens=max_tokens, temperature=r.temperature)
@@ -145,9 +197,10 @@ class ChatService:
     async def _extract(self, turn: Turn) -> str:
         why = "no LLM configured" if self._llm is None else f"the LLM failed: {turn.llm_failure}"
         turn.warnings.append(f"extractive: {why}")
-        extracts = await self._extractive.extracts(turn.query, turn.hits)
+        texts = [source_text(s, with_context=False) for s in turn.sources]
+        extracts = await self._extractive.extracts(turn.query, texts)
         return render(extracts) if extracts else NOT_IN_KB
 
     def rewriter(self, turn: Turn) -> CitationRewriter:
         """Renumbers this turn's markers into citations."""
-        return CitationRewriter(turn.hits)
+        return CitationRewriter(turn.sources)

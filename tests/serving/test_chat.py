@@ -149,7 +149,7 @@ def test_extractive_answer_quotes_and_cites_the_right_passage(client):
     assert (first["kb"], first["source"], first["page"]) == ("hr", "handbook.md", 1)
     assert first["title"] == "Leave policy"
     assert set(first) == {
-        "number", "kb", "document_id", "title", "source", "page", "char_start", "char_end",
+        "type", "number", "kb", "document_id", "title", "source", "page", "char_start", "char_end",
         "snippet", "score",
     }  # fmt: skip
     assert "25 days" in first["snippet"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from retrieval.protocol import Hit
+from search_proxy.protocol import SearchResult
 from serving.chat.citations import CitationRewriter
 from serving.chat.extractive import sentences
+from serving.chat.protocol import DocumentCitation, WebCitation
 
 
 def hit(n: int) -> Hit:
@@ -30,9 +32,30 @@ def test_markers_are_renumbered_by_first_appearance_and_unknown_ones_dropped(siz
     raw = "Leave is 25 days [3]. Parents get more [9]. Both apply [1, 3][3].\nDone [12][2]"
     text, rewriter = rewrite_in_pieces(raw, size)
     assert text == "Leave is 25 days [1]. Parents get more. Both apply [2][1].\nDone [3]"
-    cited = [(c.number, c.document_id, c.page) for c in rewriter.citations]
+    cited = [
+        (c.number, c.document_id, c.page)
+        for c in rewriter.citations
+        if isinstance(c, DocumentCitation)
+    ]
     assert cited == [(1, "doc3", 3), (2, "doc1", 1), (3, "doc2", 2)]
     assert all(len(c.snippet) <= 301 for c in rewriter.citations)
+
+
+def test_web_results_are_numbered_after_the_passages_and_cited_by_url():
+    web = SearchResult(
+        url="https://example.org/solar", title="Solar power", snippet="Panels make power.",
+        engines=["brave", "searxng"], ranks={"brave": 1, "searxng": 3}, score=1.33,
+    )  # fmt: skip
+    rewriter = CitationRewriter([*HITS[:2], web])
+    text = rewriter.rewrite("Panels work [3]. Leave is long [2].")
+    assert text == "Panels work [1]. Leave is long [2]."
+    first, second = rewriter.citations
+    assert isinstance(first, WebCitation)
+    assert (first.number, first.url, first.title) == (1, web.url, "Solar power")
+    assert first.engines == ["brave", "searxng"]
+    assert first.snippet == web.snippet
+    assert isinstance(second, DocumentCitation)
+    assert (second.number, second.document_id) == (2, "doc2")
 
 
 @pytest.mark.parametrize("size", [1, 4])
