@@ -7,7 +7,10 @@ RUN pip install --no-cache-dir ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} torch=
 COPY pyproject.toml README.md ./
 COPY core core
 COPY ingest ingest
+COPY retrieval retrieval
+COPY search_proxy search_proxy
 COPY serving serving
+COPY finetune finetune
 RUN pip install --no-cache-dir .
 RUN useradd --uid 10001 --create-home kb && mkdir /data && chown kb /data
 USER kb

@@ -1,6 +1,13 @@
 """Search-proxy benchmarks, run by hand from the repository root (nothing else should run).
 
     .venv/bin/python bench/search.py filter [--words 10000] [--mb 4] [--repeats 5] [--seed 7]
+    .venv/bin/python bench/search.py fanout [--delays 50,100,200,400,2000] [--deadline 1.0]
+
+fanout: N engine stand-ins (tests/support/search_engines.py, each in its engine's documented
+format, on loopback under uvicorn) answering after known delays; the real proxy app under
+uvicorn asks them all. The total latency should be the slowest engine that answered within the
+deadline (or the deadline, when one is later), plus overhead. Each round uses a new query, so
+the cache never answers. Reports p50/p95 of the total, in-process and over HTTP.
 
 filter: the sensitive-word filter. A seeded word list (2-6 character Chinese words, English
 words and phrases, a few mixed) and a seeded mixed Chinese/English text in which some listed
@@ -13,8 +20,10 @@ at once and over ~300-character snippets one call each, as the proxy sees titles
 from __future__ import annotations
 
 import argparse
+import asyncio
 import platform
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -161,6 +170,61 @@ def bench_filter(args: argparse.Namespace) -> None:
     )
 
 
+def bench_fanout(args: argparse.Namespace) -> None:
+    import httpx
+
+    from search_proxy.app import create_app, open_service
+    from search_proxy.protocol import SearchRequest
+    from search_proxy.settings import SearchProxySettings
+    from tests.support.search_engines import PATHS, EngineStandins, Page
+    from tests.support.server import serve
+
+    delays = [float(d) / 1000 for d in args.delays.split(",")]
+    names = list(PATHS)[: len(delays)]
+    standins = EngineStandins()
+    pages = [Page(f"https://example.org/{i}", f"Result {i}", f"Snippet {i}") for i in range(10)]
+    for name, delay in zip(names, delays, strict=True):
+        standins[name].reset(results=pages, delay_s=delay)
+    answered = [d for d in delays if d < args.deadline]
+    expected = max(answered) if len(answered) == len(delays) else args.deadline
+    engines = ", ".join(f"{n} {d * 1000:.0f} ms" for n, d in zip(names, delays, strict=True))
+    print(
+        f"{len(names)} engines ({engines}), deadline {args.deadline * 1000:.0f} ms: "
+        f"expected total {expected * 1000:.0f} ms"
+    )
+    with serve(standins.app()) as engines_url:
+        settings = SearchProxySettings(
+            engines=standins.settings(engines_url, *names, timeout_s=10),
+            deadline_s=args.deadline,
+        )
+
+        async def in_process() -> list[float]:
+            async with open_service(settings) as service:
+                return [
+                    (await service.search(SearchRequest(query=f"in-process {i}"))).elapsed_ms
+                    for i in range(args.rounds)
+                ]
+
+        report("in-process", asyncio.run(in_process()), expected)
+        with serve(create_app(settings)) as proxy, httpx.Client(base_url=proxy) as client:
+            totals = []
+            for i in range(args.rounds):
+                start = time.perf_counter()
+                client.post("/v1/search", json={"query": f"http {i}"}).raise_for_status()
+                totals.append((time.perf_counter() - start) * 1000)
+        report("HTTP", totals, expected)
+
+
+def report(label: str, totals_ms: list[float], expected_s: float) -> None:
+    totals_ms.sort()
+    p50 = statistics.median(totals_ms)
+    p95 = totals_ms[int(len(totals_ms) * 0.95) - 1]
+    print(
+        f"{label:>10}: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(totals_ms)} searches; "
+        f"overhead at p50 {p50 - expected_s * 1000:.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +234,11 @@ def main() -> None:
     filter_command.add_argument("--repeats", type=int, default=5)
     filter_command.add_argument("--seed", type=int, default=7)
     filter_command.set_defaults(func=bench_filter)
+    fanout_command = commands.add_parser("fanout", help="fan-out latency vs engine delays")
+    fanout_command.add_argument("--delays", default="50,100,200,400,2000", help="ms, per engine")
+    fanout_command.add_argument("--deadline", type=float, default=1.0, help="seconds")
+    fanout_command.add_argument("--rounds", type=int, default=30)
+    fanout_command.set_defaults(func=bench_fanout)
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, Python {sys.version.split()[0]}")
     args.func(args)
