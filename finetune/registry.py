@@ -1,0 +1,226 @@
+"""`AdapterRegistry`: immutable adapter versions on disk and the state that says which serves.
+
+Layout under `root`:
+
+    adapters/<version>/   adapter files, manifest.json, eval.json; never modified once there
+    adapters/.tmp-*       a version being written (removed on open if a crash left one)
+    registry.json         statuses, current and previous version, runs log
+    .registry.json.*.tmp  a state being written (removed on open)
+    .lock                 flock held while writing, so a CLI command and a run never interleave
+
+A version is written into a temporary folder beside the others, every file fsynced and made
+read-only, then renamed into place: a folder under its version name is always complete.
+`registry.json` is replaced with `os.replace` after an fsync, so it is always the old or the
+new state. A version folder whose registration a crash prevented is listed as a candidate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from core.errors import Conflict, InvalidRequest, NotFound
+from finetune.manifest import (
+    Manifest,
+    RegistryState,
+    RunRecord,
+    Status,
+    VersionEntry,
+    VersionInfo,
+    fingerprint,
+    library_versions,
+    version_name,
+    version_number,
+)
+
+STATE = "registry.json"
+RESERVED = ("manifest.json", "eval.json")
+MAX_RUNS = 500
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+class AdapterRegistry:
+    """Adapter versions under `root` and their registry; safe against crashes at any point."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._adapters = root / "adapters"
+        self._adapters.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            for leftover in self._adapters.glob(".tmp-*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+            for leftover in root.glob(f".{STATE}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+
+    def create_version(
+        self,
+        adapter_dir: Path,
+        *,
+        base_model: Path,
+        parent: str | None,
+        data: dict[str, Any],
+        settings: dict[str, Any],
+        metrics: dict[str, Any],
+        gate: dict[str, Any] | None,
+        eval_report: dict[str, Any],
+        status: Status = "candidate",
+    ) -> VersionInfo:
+        """Copy a trained adapter in as a new immutable version with its manifest and report."""
+        if not (adapter_dir / "adapter_config.json").is_file():
+            raise InvalidRequest(f"{adapter_dir} holds no adapter_config.json")
+        if clash := [name for name in RESERVED if (adapter_dir / name).exists()]:
+            raise InvalidRequest(f"{adapter_dir} already holds {clash}")
+        if status == "promoted":
+            raise InvalidRequest("a new version starts as a candidate; promote it with set_current")
+        if parent is not None:
+            self.get(parent)
+        with self._locked():
+            state = self._state()
+            now = dt.datetime.now(dt.UTC)
+            names = [*state.versions, *(p.name for p in self._adapters.iterdir())]
+            numbers = [version_number(name) or 0 for name in names]
+            version = version_name(max([0, *numbers]) + 1, now)
+            manifest = Manifest(
+                version=version, created_at=now, base_model=str(base_model),
+                base_model_fingerprint=fingerprint(base_model), parent=parent, data=data,
+                settings=settings, metrics=metrics, gate=gate, libraries=library_versions(),
+            )  # fmt: skip
+            self._write_version(adapter_dir, version, manifest, eval_report)
+            state.versions[version] = VersionEntry(status=status)
+            self._save(state)
+        return self.get(version)
+
+    def list_versions(self) -> list[VersionInfo]:
+        """Every complete version, oldest first."""
+        names = sorted(p.name for p in self._adapters.iterdir() if version_number(p.name))
+        return [self.get(name) for name in names]
+
+    def get(self, version: str) -> VersionInfo:
+        """One version; NotFound when there is no such complete version."""
+        path = self._adapters / version
+        if version_number(version) is None or not (path / "manifest.json").is_file():
+            raise NotFound(f"no adapter version {version!r} in {self._adapters}")
+        manifest = Manifest.model_validate_json((path / "manifest.json").read_text("utf-8"))
+        entry = self._state().versions.get(version, VersionEntry(status="candidate"))
+        return VersionInfo(version=version, path=path, status=entry.status, manifest=manifest)
+
+    def current(self) -> VersionInfo | None:
+        """The version in service, if any."""
+        current = self._state().current
+        return self.get(current) if current else None
+
+    def mark(self, version: str, status: Status) -> None:
+        """Set a version's status (candidate, rejected, retired); promotion is `set_current`."""
+        if status == "promoted":
+            raise InvalidRequest("promote a version with set_current")
+        self.get(version)
+        with self._locked():
+            state = self._state()
+            if state.current == version:
+                raise Conflict(f"{version} is in service; promote another or roll back first")
+            state.versions[version] = VersionEntry(status=status)
+            self._save(state)
+
+    def set_current(self, version: str) -> None:
+        """Put `version` in service; the one it replaces becomes `previous` (and retired)."""
+        self.get(version)
+        with self._locked():
+            state = self._state()
+            if state.current == version:
+                return
+            if state.current:
+                state.versions[state.current] = VersionEntry(status="retired")
+                state.previous = state.current
+            state.current = version
+            state.versions[version] = VersionEntry(status="promoted")
+            self._save(state)
+
+    def rollback(self) -> str:
+        """Put `previous` back in service and retire the current one; returns the version."""
+        with self._locked():
+            state = self._state()
+            if not state.previous or not state.current:
+                raise Conflict("there is no previous version to roll back to")
+            state.versions[state.current] = VersionEntry(status="retired")
+            state.versions[state.previous] = VersionEntry(status="promoted")
+            state.current, state.previous = state.previous, None
+            self._save(state)
+            return state.current
+
+    def record_run(self, run: RunRecord) -> None:
+        """Add a run to the log, or update it (same id); the log keeps the last 500."""
+        with self._locked():
+            state = self._state()
+            state.runs = [r for r in state.runs if r.id != run.id] + [run]
+            state.runs = state.runs[-MAX_RUNS:]
+            self._save(state)
+
+    def runs(self) -> list[RunRecord]:
+        """The runs log, oldest first."""
+        return list(self._state().runs)
+
+    def _write_version(
+        self, adapter_dir: Path, version: str, manifest: Manifest, eval_report: dict[str, Any]
+    ) -> None:
+        temporary = self._adapters / f".tmp-{uuid.uuid4().hex}"
+        try:
+            shutil.copytree(adapter_dir, temporary)
+            _write_json(temporary / "eval.json", eval_report)
+            (temporary / "manifest.json").write_text(manifest.model_dump_json(indent=1), "utf-8")
+            for path in temporary.rglob("*"):
+                if path.is_file():
+                    path.chmod(0o444)  # immutable from now on, against accidents
+                _fsync(path)
+            _fsync(temporary)
+            os.rename(temporary, self._adapters / version)
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+        _fsync(self._adapters)
+
+    def _state(self) -> RegistryState:
+        try:
+            return RegistryState.model_validate_json((self.root / STATE).read_text("utf-8"))
+        except FileNotFoundError:
+            return RegistryState()
+
+    def _save(self, state: RegistryState) -> None:
+        temporary = self.root / f".{STATE}.{uuid.uuid4().hex}.tmp"
+        try:
+            with temporary.open("w", encoding="utf-8") as file:
+                file.write(state.model_dump_json(indent=1))
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, self.root / STATE)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        _fsync(self.root)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with (self.root / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
