@@ -57,6 +57,26 @@ class DocumentList(BaseModel):
     data: list[DocumentOut]
 
 
+class ChunkOut(BaseModel):
+    """One chunk of a document's live version, as it was indexed."""
+
+    object: Literal["chunk"] = "chunk"
+    index: int = Field(description="Position in the document, from 0.")
+    page: int
+    char_start: int = Field(description="Start of the chunk in its page's text.")
+    char_end: int
+    heading_path: list[str]
+    text: str
+
+
+class ChunkList(BaseModel):
+    """The chunks of one document, in order."""
+
+    object: Literal["list"] = "list"
+    document_id: str
+    data: list[ChunkOut]
+
+
 class Deleted(BaseModel):
     """Answer to a DELETE."""
 

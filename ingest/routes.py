@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile, status
 
 from core.errors import InvalidRequest
+from core.store.base import Where
 from ingest.jobs import Job, JobFile
 from ingest.protocol import (
+    ChunkList,
+    ChunkOut,
     Deleted,
     DocumentList,
     DocumentOut,
@@ -85,6 +88,26 @@ async def list_documents(kb: str, rt: RuntimeDep) -> DocumentList:
 async def get_document(kb: str, doc_id: str, rt: RuntimeDep) -> DocumentOut:
     """Show one document."""
     return _document(rt.registry.get_document(kb, doc_id))
+
+
+@router.get("/knowledge-bases/{kb}/documents/{doc_id}/chunks")
+async def list_chunks(kb: str, doc_id: str, rt: RuntimeDep) -> ChunkList:
+    """The chunks of a document's live version, in order (what retrieval and training see)."""
+    record = rt.registry.get_document(kb, doc_id)
+    stored = await rt.store.scroll(Where(doc_id=doc_id, generation=record.generation))
+    payloads = sorted((c.payload for c in stored), key=lambda p: int(p["chunk_index"]))
+    return ChunkList(document_id=doc_id, data=[_chunk(p) for p in payloads])
+
+
+def _chunk(payload: dict[str, Any]) -> ChunkOut:
+    return ChunkOut(
+        index=payload["chunk_index"],
+        page=payload["page"],
+        char_start=payload["char_start"],
+        char_end=payload["char_end"],
+        heading_path=payload.get("heading_path", []),
+        text=payload["text"],
+    )
 
 
 @router.delete("/knowledge-bases/{kb}/documents/{doc_id}")

@@ -23,6 +23,10 @@ from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.llm import LLMClient
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
+from serving.feedback.routes import router as feedback_router
+from serving.feedback.store import FeedbackStore
+from serving.model_alias import ModelAlias
+from serving.model_alias import router as alias_router
 from serving.settings import ServingSettings
 from serving.web_search import open_web_search
 
@@ -46,9 +50,15 @@ def build_chat(
     retriever: HybridRetriever,
     settings: ServingSettings,
     web: WebSearch | None = None,
+    alias: ModelAlias | None = None,
 ) -> ChatService:
-    """Answers over the runtime's knowledge bases; with an LLM and web search when configured."""
+    """Answers over the runtime's knowledge bases; with an LLM and web search when configured.
+
+    The LLM is asked for the model alias's current target (a promoted adapter, or the base).
+    """
     chat = settings.chat
+    alias = alias or ModelAlias(runtime.settings.data_dir, settings.llm.model)
+    llm = LLMClient(settings.llm, model=lambda: alias.model) if settings.llm.base_url else None
     return ChatService(
         retriever=retriever,
         extractive=ExtractiveAnswerer(
@@ -58,7 +68,7 @@ def build_chat(
         ),
         knowledge_bases=runtime.registry.kb_names,
         settings=chat,
-        llm=LLMClient(settings.llm) if settings.llm.base_url else None,
+        llm=llm,
         web=web,
         web_settings=settings.web,
     )
@@ -66,8 +76,13 @@ def build_chat(
 
 def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], None]:
     def attach(app: FastAPI, runtime: IngestRuntime) -> None:
+        data = runtime.settings.data_dir
         app.state.retriever = build_retriever(runtime, settings)
-        app.state.chat = build_chat(runtime, app.state.retriever, settings, app.state.web)
+        app.state.model_alias = ModelAlias(data, settings.llm.model)
+        app.state.feedback = FeedbackStore(data / "feedback.sqlite3")
+        app.state.chat = build_chat(
+            runtime, app.state.retriever, settings, app.state.web, app.state.model_alias
+        )
 
     return attach
 
@@ -119,4 +134,6 @@ def create_app(
     app.include_router(ingest_router)
     app.include_router(retrieval_router)
     app.include_router(chat_router)
+    app.include_router(feedback_router)
+    app.include_router(alias_router)
     return app

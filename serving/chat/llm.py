@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -24,11 +24,12 @@ Message = dict[str, str]
 class LLMClient:
     """Talks to `POST {base_url}/chat/completions` with one configured model name."""
 
-    def __init__(self, settings: LLMSettings) -> None:
+    def __init__(self, settings: LLMSettings, *, model: Callable[[], str] | None = None) -> None:
+        """`model` names the model per request (the alias's target); default settings.model."""
         if not settings.base_url:
             raise ValueError("LLMClient needs settings.base_url")
         key = settings.api_key.get_secret_value() if settings.api_key else None
-        self.model = settings.model
+        self._model = model or (lambda: settings.model)
         self._settings = settings
         self._http = httpx.AsyncClient(
             base_url=settings.base_url.rstrip("/") + "/",
@@ -104,7 +105,7 @@ class LLMClient:
     ) -> dict[str, Any]:
         s = self._settings
         return {
-            "model": self.model, "messages": list(messages), "stream": stream,
+            "model": self._model(), "messages": list(messages), "stream": stream,
             "max_tokens": max_tokens or s.max_tokens,
             "temperature": s.temperature if temperature is None else temperature,
         }  # fmt: skip

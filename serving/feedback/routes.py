@@ -1,0 +1,80 @@
+"""`POST /v1/feedback` (rate an answer) and `GET /v1/feedback` (what the fine-tuning job reads)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+
+from core.errors import NotFound
+from core.store.base import Where
+from ingest.runtime import IngestRuntime
+from serving.chat.protocol import Citation, DocumentCitation
+from serving.feedback.protocol import CitedPassage, FeedbackIn, FeedbackList, FeedbackOut
+from serving.feedback.store import FeedbackStore
+
+router = APIRouter(prefix="/v1", tags=["feedback"])
+
+
+def _store(request: Request) -> FeedbackStore:
+    store: FeedbackStore = request.app.state.feedback
+    return store
+
+
+def _runtime(request: Request) -> IngestRuntime:
+    runtime: IngestRuntime = request.app.state.ingest
+    return runtime
+
+
+StoreDep = Annotated[FeedbackStore, Depends(_store)]
+RuntimeDep = Annotated[IngestRuntime, Depends(_runtime)]
+
+
+@router.post("/feedback", status_code=status.HTTP_201_CREATED)
+async def add_feedback(body: FeedbackIn, store: StoreDep, rt: RuntimeDep) -> FeedbackOut:
+    """Rate an answer; cited passages are stored whole, as they read now."""
+    cited = [await _passage(rt, citation) for citation in body.citations]
+    return store.add(
+        model=body.model, question=body.question, answer=body.answer, rating=body.rating,
+        comment=body.comment, citations=cited,
+    )  # fmt: skip
+
+
+@router.get("/feedback")
+async def list_feedback(
+    store: StoreDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> FeedbackList:
+    """Ratings with ids above `after`, oldest first."""
+    data = store.after(after, limit)
+    return FeedbackList(data=data, last_id=data[-1].id if data else after)
+
+
+async def _passage(rt: IngestRuntime, citation: Citation) -> CitedPassage:
+    if not isinstance(citation, DocumentCitation):
+        return CitedPassage(
+            number=citation.number, type="web", title=citation.title, url=citation.url,
+            text=citation.snippet,
+        )  # fmt: skip
+    return CitedPassage(
+        number=citation.number, type="document", title=citation.title, kb=citation.kb,
+        document_id=citation.document_id, source=citation.source, page=citation.page,
+        text=await _whole_text(rt, citation) or citation.snippet,
+    )  # fmt: skip
+
+
+async def _whole_text(rt: IngestRuntime, citation: DocumentCitation) -> str | None:
+    """The live chunk the citation points at, if the document still has it."""
+    try:
+        record = rt.registry.get_document(citation.kb, citation.document_id)
+    except NotFound:
+        return None
+    where = Where(doc_id=record.id, generation=record.generation)
+    for chunk in await rt.store.scroll(where):
+        p = chunk.payload
+        if (p["page"], p["char_start"], p["char_end"]) == (
+            citation.page, citation.char_start, citation.char_end,
+        ):  # fmt: skip
+            return str(p["text"])
+    return None
