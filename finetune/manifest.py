@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Status = Literal["candidate", "rejected", "promoted", "retired"]
-RunStatus = Literal["running", "ok", "rejected", "failed"]
+RunStatus = Literal["running", "ok", "rejected", "failed", "skipped"]
 LIBRARIES = ("torch", "transformers", "peft", "tokenizers", "knowledge-assistant")
 _VERSION = re.compile(r"^v(\d{4,})-\d{8}T\d{4}Z$")
 
@@ -39,6 +39,22 @@ class VersionEntry(BaseModel):
     status: Status
 
 
+class Cursor(BaseModel):
+    """Where collection stands: what a run has consumed, so the next one takes what is newer.
+
+    Documents are taken in `ingested_at` order; `documents_seen` holds the `kb/id` of those
+    taken at exactly `documents_after`, so that one ingested in that same second is not lost.
+    """
+
+    documents_after: dt.datetime | None = Field(
+        None, description="Documents ingested after this were not consumed yet."
+    )
+    documents_seen: list[str] = Field(
+        default_factory=list, description="`kb/id` of documents consumed at documents_after."
+    )
+    feedback_after: int = Field(0, description="Rated answers with a higher id are new.")
+
+
 class RunRecord(BaseModel):
     """One scheduled or manual run, whatever its outcome."""
 
@@ -48,6 +64,16 @@ class RunRecord(BaseModel):
     status: RunStatus
     message: str = ""
     version: str | None = None
+    trigger: str = Field("manual", description="What started it: schedule or manual.")
+    cursor: Cursor | None = Field(
+        None, description="The collection cursor in force after the run (None while running)."
+    )
+    dataset: str | None = Field(
+        None, description="Folder of its dataset under datasets/, when it consumed data."
+    )
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="What was collected, built and measured."
+    )
 
 
 class RegistryState(BaseModel):

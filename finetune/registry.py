@@ -128,6 +128,11 @@ class AdapterRegistry:
         current = self._state().current
         return self.get(current) if current else None
 
+    def previous(self) -> VersionInfo | None:
+        """The version `rollback` would put back in service, if any."""
+        previous = self._state().previous
+        return self.get(previous) if previous else None
+
     def mark(self, version: str, status: Status) -> None:
         """Set a version's status (candidate, rejected, retired); promotion is `set_current`."""
         if status == "promoted":

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.settings import default_data_dir
+from finetune.crontab import cron_trigger
 from serving.settings import LLMSettings
 
 # vLLM's LoRAConfig refuses any other `max_lora_rank` (components.md §2.3).
@@ -108,6 +110,12 @@ class DataSettings(BaseModel):
         "most held-out examples evaluated.",
     )
     llm_concurrency: int = Field(4, ge=1, le=64, description="Question requests in flight at once.")
+    replay_runs: int = Field(
+        30,
+        ge=0,
+        description="Datasets of this many earlier runs (newest first) make up the replay pool; "
+        "their training sets carry older replayed examples on, so the pool stays bounded.",
+    )
 
 
 class GateSettings(BaseModel):
@@ -120,6 +128,86 @@ class GateSettings(BaseModel):
         description="Relative margin: promote only when held-out perplexity is at most "
         "(1 - min_improvement) x that of the adapter in service (or the base model).",
     )
+
+
+class AnswerServiceSettings(BaseModel):
+    """The answer service: new documents and rated answers come from it, its alias goes back."""
+
+    url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Root URL of the answer service, without /v1, e.g. http://serving:8000.",
+    )
+    timeout_s: float = Field(30.0, gt=0, description="Longest wait for one request.")
+
+
+class VllmSettings(BaseModel):
+    """The vLLM server that serves adapters (started with runtime LoRA updating allowed)."""
+
+    url: str | None = Field(
+        None,
+        description="vLLM's OpenAI base URL including /v1, e.g. http://vllm:8000/v1 (the "
+        "load/unload endpoints live under it); unset: runs fail, nothing can be published.",
+    )
+    api_key: SecretStr | None = Field(None, description="vLLM's --api-key, if it has one.")
+    timeout_s: float = Field(
+        120.0, gt=0, description="Longest wait for one request (loading reads the adapter)."
+    )
+    adapters_path: str | None = Field(
+        None,
+        description="adapters_dir as the vLLM server sees it (its mount of the same volume); "
+        "unset: the same path as here.",
+    )
+    keep_previous: int = Field(
+        1,
+        ge=0,
+        description="Adapters that were in service before the current one and stay loaded, "
+        "for an instant rollback; older ones are unloaded (rollback reloads them if needed).",
+    )
+    name_prefix: str = Field(
+        "kb-lora",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Adapters are served as `<prefix>-<version>`; only these are ever unloaded.",
+    )
+
+
+class ScheduleSettings(BaseModel):
+    """When `python -m finetune schedule` runs the job (APScheduler 3.x)."""
+
+    cron: str = Field(
+        "0 3 * * *",
+        description="Crontab line: minute hour day month weekday (0 or 7 = Sunday, as in cron); "
+        "default 03:00 every day.",
+    )
+    timezone: str = Field("UTC", description="IANA time zone the cron line is read in.")
+    misfire_grace_s: int = Field(
+        3600,
+        ge=1,
+        description="A run that could not start on time (scheduler down or busy) still starts "
+        "if it is at most this late; missed runs collapse into one.",
+    )
+    reconcile_every_s: int = Field(
+        300,
+        ge=0,
+        description="How often to check that vLLM still has the adapter in service loaded (a "
+        "restarted vLLM forgets runtime-loaded adapters) and reload it; 0: never.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
+
+    @model_validator(mode="after")
+    def _valid_cron(self) -> ScheduleSettings:
+        try:
+            cron_trigger(self.cron, self.timezone)
+        except ValueError as exc:
+            raise ValueError(f"cron {self.cron!r} is not a valid crontab line: {exc}") from exc
+        return self
 
 
 class FinetuneSettings(BaseSettings):
@@ -148,3 +236,20 @@ class FinetuneSettings(BaseSettings):
     )
     data: DataSettings = Field(default_factory=DataSettings, description="Dataset recipe.")
     gate: GateSettings = Field(default_factory=GateSettings, description="Promotion rule.")
+    answer_service: AnswerServiceSettings = Field(
+        default_factory=AnswerServiceSettings, description="Where data comes from."
+    )
+    vllm: VllmSettings = Field(default_factory=VllmSettings, description="Where adapters go.")
+    schedule: ScheduleSettings = Field(
+        default_factory=ScheduleSettings, description="When the job runs."
+    )
+    lock_file: Path | None = Field(
+        None,
+        description="File locked (flock) while a run or a promotion is under way, so that two "
+        "never overlap, whatever process started them; unset: <adapters_dir>/run.lock.",
+    )
+
+    @property
+    def run_lock(self) -> Path:
+        """The lock file actually used."""
+        return self.lock_file or self.adapters_dir / "run.lock"

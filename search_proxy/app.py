@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +22,8 @@ from search_proxy.sensitive.policy import FilterPolicy
 from search_proxy.service import SearchService
 from search_proxy.settings import SearchProxySettings
 
+logger = logging.getLogger(__name__)
+
 
 @asynccontextmanager
 async def open_service(
@@ -28,6 +31,8 @@ async def open_service(
 ) -> AsyncIterator[SearchService]:
     """A search service with its HTTP clients, closed on exit; also used in-process by `kb`."""
     engines = enabled_engines(settings.engines) if engines is None else engines
+    if not engines:
+        logger.warning("no search engine is enabled: searches will return nothing")
     policy = FilterPolicy(SensitiveFilter.from_settings(settings.filter), settings.filter)
     cache: TtlCache[list[EngineHit]] = TtlCache(settings.cache.ttl_s, settings.cache.max_entries)
     async with httpx.AsyncClient(trust_env=False) as client, PageFetcher(settings.fetch) as fetcher:

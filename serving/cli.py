@@ -12,6 +12,7 @@ import uvicorn
 from rich.console import Console
 
 from core.errors import RagError
+from finetune.cli import cli as finetune_cli
 from ingest.outcome import Outcome
 from ingest.settings import IngestSettings
 from search_proxy.cli import cli as search_proxy_cli
@@ -86,3 +87,4 @@ cli.add_command(ask_command)
 cli.add_command(search_command)
 cli.add_command(search_proxy_cli)
 cli.add_command(eval_command)
+cli.add_command(finetune_cli)

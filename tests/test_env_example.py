@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
+from finetune.settings import FinetuneSettings
 from ingest.settings import IngestSettings
 from search_proxy.settings import SearchProxySettings
 from serving.settings import ServingSettings
@@ -28,5 +29,6 @@ def env_names(model: type[BaseModel], prefix: str) -> list[str]:
 def test_every_setting_is_in_env_example():
     names = env_names(IngestSettings, "KB_") + env_names(ServingSettings, "KB_")
     names += env_names(SearchProxySettings, "KB_SEARCH_")
+    names += env_names(FinetuneSettings, "KB_FINETUNE_")
     missing = [name for name in names if f"{name}=" not in EXAMPLE]
     assert not missing, f"add these to .env.example: {missing}"

@@ -8,6 +8,27 @@ with that status and an OpenAI error body, `chunk_delay_s` between streamed chun
 client can leave mid-stream), `fail_after_chunks` to send an in-stream error event. Every
 request is recorded with its headers, and streams with whether they finished or were
 cancelled because the client went away.
+
+Runtime LoRA updating, as vLLM does it with `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`
+(`vllm/entrypoints/openai/serving_models.py`):
+
+- `POST /v1/load_lora_adapter {"lora_name", "lora_path"}`: 200 with the text
+  `Success: LoRA adapter '<name>' added successfully.`; 400 (`InvalidUserInput`) when either
+  field is empty or the name is already loaded; 404 (`NotFoundError`, "No adapter found for
+  <path>") when the folder holds no `adapter_config.json`: vLLM reads the folder at load time
+  and raises `LoRAAdapterNotFoundError`, which it maps to 404.
+- `POST /v1/unload_lora_adapter {"lora_name"}`: 200 with
+  `Success: LoRA adapter '<name>' removed successfully.`; 404 (`NotFoundError`) when unknown.
+- `GET /v1/models` lists the base model, then each loaded adapter with `root` (its path) and
+  `parent` (the base model).
+- With `strict_models`, a chat request for a model that is neither the base nor a loaded
+  adapter gets vLLM's 404 "The model `x` does not exist." (off by default: other tests ask
+  for any model name).
+
+With `api_key` set, every request needs `Authorization: Bearer <api_key>` (vLLM's
+`--api-key`) and gets 401 without it. `lora_status` makes both LoRA endpoints fail with that
+status; `lora_log` records every successful load and unload in order; `loras` is what is
+loaded now (name → path).
 """
 
 from __future__ import annotations
@@ -17,10 +38,11 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 Reply = str | Callable[[list[dict[str, Any]]], str]
 
@@ -54,15 +76,23 @@ class VllmStandin:
     chunk_chars: int = 4
     chunk_delay_s: float = 0.0
     fail_after_chunks: int | None = None
+    strict_models: bool = False
+    lora_status: int = 200
+    api_key: str | None = None
     requests: list[Recorded] = field(default_factory=list)
+    loras: dict[str, str] = field(default_factory=dict)
+    lora_log: list[tuple[str, str]] = field(default_factory=list)
 
     def reset(self, **settings: Any) -> None:
         defaults = VllmStandin()
-        for name in ("model", "reply", "delay_s", "status", "chunk_chars", "chunk_delay_s"):
+        names = ("model", "reply", "delay_s", "status", "chunk_chars", "chunk_delay_s")
+        for name in (*names, "strict_models", "lora_status", "api_key"):
             setattr(self, name, settings.pop(name, getattr(defaults, name)))
         self.fail_after_chunks = settings.pop("fail_after_chunks", None)
         assert not settings, f"unknown settings {settings}"
         self.requests.clear()
+        self.loras.clear()
+        self.lora_log.clear()
 
     def wait_for(self, condition: Callable[[], bool], timeout_s: float = 10) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -73,18 +103,67 @@ class VllmStandin:
         return condition()
 
     def app(self) -> FastAPI:
-        app = FastAPI(title="vLLM stand-in")
+        async def authorise(request: Request) -> None:
+            wanted = f"Bearer {self.api_key}"
+            if self.api_key and request.headers.get("authorization") != wanted:
+                raise _Unauthorized
+
+        # A dependency, not a middleware: it leaves streamed responses untouched.
+        app = FastAPI(title="vLLM stand-in", dependencies=[Depends(authorise)])
+
+        @app.exception_handler(_Unauthorized)
+        async def unauthorized(_: Request, __: _Unauthorized) -> JSONResponse:
+            return _error("Unauthorized", "Unauthorized", 401)
 
         @app.get("/v1/models")
         async def models() -> dict[str, Any]:
             card = {"id": self.model, "object": "model", "created": 0, "owned_by": "vllm"}
-            return {"object": "list", "data": [card]}
+            adapters = [
+                {**card, "id": name, "root": path, "parent": self.model}
+                for name, path in self.loras.items()
+            ]
+            return {"object": "list", "data": [{**card, "root": self.model}, *adapters]}
+
+        @app.post("/v1/load_lora_adapter")
+        async def load(request: Request) -> Response:
+            body = await request.json()
+            name, path = body.get("lora_name"), body.get("lora_path")
+            if self.lora_status != 200:
+                return _error("stand-in failure", "InternalServerError", self.lora_status)
+            if not name or not path:
+                message = "Both 'lora_name' and 'lora_path' must be provided."
+                return _error(message, "InvalidUserInput", 400)
+            if name in self.loras:
+                message = f"The lora adapter '{name}' has already been loaded."
+                return _error(message, "InvalidUserInput", 400)
+            if not (Path(path) / "adapter_config.json").is_file():
+                message = f"Loading lora {name} failed: No adapter found for {path}"
+                return _error(message, "NotFoundError", 404)
+            self.loras[name] = path
+            self.lora_log.append(("load", name))
+            return PlainTextResponse(f"Success: LoRA adapter '{name}' added successfully.")
+
+        @app.post("/v1/unload_lora_adapter")
+        async def unload(request: Request) -> Response:
+            name = (await request.json()).get("lora_name")
+            if self.lora_status != 200:
+                return _error("stand-in failure", "InternalServerError", self.lora_status)
+            if name not in self.loras:
+                message = f"The lora adapter '{name}' cannot be found."
+                return _error(message, "NotFoundError", 404)
+            del self.loras[name]
+            self.lora_log.append(("unload", name))
+            return PlainTextResponse(f"Success: LoRA adapter '{name}' removed successfully.")
 
         @app.post("/v1/chat/completions")
         async def chat(request: Request) -> Response:
             body = await request.json()
             record = Recorded(body, dict(request.headers))
             self.requests.append(record)
+            known = body.get("model") in (self.model, *self.loras)
+            if self.strict_models and not known:
+                message = f"The model `{body.get('model')}` does not exist."
+                return _error(message, "NotFoundError", 404)
             await asyncio.sleep(self.delay_s)
             if self.status != 200:
                 error = {"message": "stand-in failure", "type": "InternalServerError", "code": 500}
@@ -113,6 +192,16 @@ class VllmStandin:
             record.finished = True
         finally:
             record.cancelled = not record.finished
+
+
+class _Unauthorized(Exception):
+    """A request without the configured API key."""
+
+
+def _error(message: str, kind: str, status: int) -> JSONResponse:
+    """vLLM's error body: the OpenAI envelope with the HTTP status as `code`."""
+    error = {"message": message, "type": kind, "param": None, "code": status}
+    return JSONResponse({"error": error}, status_code=status)
 
 
 def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None = None) -> str:
