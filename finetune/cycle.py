@@ -127,15 +127,21 @@ class Cycle:
         return examples
 
     def _evaluate(self, base: Path, dataset: Dataset, current: VersionInfo | None) -> GateDecision:
-        evaluator = Evaluator(base, self._settings.training)
-        candidate = evaluator.metrics(dataset.heldout, self.work_dir)
-        serving = evaluator.metrics(dataset.heldout, current.path if current else None)
+        evaluator, g = Evaluator(base, self._settings.training), self._settings.gate
+        quality = {"questions": g.quality_questions, "max_new_tokens": g.quality_max_new_tokens}
+        candidate = evaluator.metrics(dataset.heldout, self.work_dir, **quality)
+        serving = evaluator.metrics(dataset.heldout, current.path if current else None, **quality)
         against = current.version if current else "base"
-        decision = gate(candidate, serving, self._settings.gate.min_improvement, against=against)
+        decision = gate(
+            candidate, serving, g.min_improvement, against=against, max_f1_drop=g.max_answer_f1_drop
+        )
         self.details["gate"] = {
             "promote": decision.promote, "reason": decision.reason, "against": against,
             "candidate_perplexity": candidate.perplexity, "current_perplexity": serving.perplexity,
             "heldout_examples": candidate.examples, "heldout_tokens": candidate.tokens,
+            "candidate_answer_f1": candidate.quality and candidate.quality.answer_f1,
+            "current_answer_f1": serving.quality and serving.quality.answer_f1,
+            "candidate_citations_right": candidate.quality and candidate.quality.citation_accuracy,
         }  # fmt: skip
         return decision
 

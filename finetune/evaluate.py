@@ -1,9 +1,11 @@
-"""Held-out loss and perplexity of the base model with or without an adapter, and the gate.
+"""Held-out figures of the base model with or without an adapter, and the promotion gate.
 
 Loss is the mean negative log-likelihood per completion token (prompt tokens excluded), over
-all held-out tokens together; perplexity is its exponential. The gate promotes a candidate
-only when its perplexity is below the current one's by the relative margin. Both figures
-must come from the same held-out examples, which `gate` checks.
+all held-out tokens together; perplexity is its exponential. Answer quality (`quality.py`) is
+measured when asked for and the held-out set has questions with reference answers. The gate
+promotes a candidate only when its perplexity is below the current one's by the relative
+margin and its answers' F1 has not dropped by more than the allowed amount. Both sets of
+figures must come from the same held-out examples, which `gate` checks.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from finetune.encoding import IGNORE, encode
 from finetune.examples import Example
 from finetune.loop import collate
 from finetune.model import load_base, pad_id, pick_device, quiet_peft_deprecations
+from finetune.quality import AnswerQuality, answer_quality
 from finetune.settings import TrainingSettings
 
 
@@ -35,6 +38,7 @@ class EvalMetrics(BaseModel):
     examples: int
     skipped: int
     examples_sha256: str
+    quality: AnswerQuality | None = None
 
 
 class GateDecision(BaseModel):
@@ -63,8 +67,18 @@ class Evaluator:
         self._peft: Any = None
         self._loaded: dict[Path, str] = {}
 
-    def metrics(self, examples: Sequence[Example], adapter: Path | None = None) -> EvalMetrics:
-        """Held-out metrics of the base model plus `adapter` (None: the base model alone)."""
+    def metrics(
+        self,
+        examples: Sequence[Example],
+        adapter: Path | None = None,
+        *,
+        questions: int = 0,
+        max_new_tokens: int = 96,
+    ) -> EvalMetrics:
+        """Held-out metrics of the base model plus `adapter` (None: the base model alone).
+
+        With `questions` > 0, also the quality of answers to that many held-out questions.
+        """
         model = self._activate(adapter)
         model.eval()
         encoded = [encode(e, self._tokenizer, self._training.max_seq_len) for e in examples]
@@ -86,10 +100,16 @@ class Evaluator:
                 )  # fmt: skip
                 tokens += int((labels != IGNORE).sum())
         loss = total / tokens if tokens else math.inf
+        quality = None
+        if questions:
+            quality = answer_quality(
+                model, self._tokenizer, examples, device=self._device,
+                max_questions=questions, max_new_tokens=max_new_tokens,
+            )  # fmt: skip
         return EvalMetrics(
             loss=loss, perplexity=math.exp(loss) if loss < 700 else math.inf, tokens=tokens,
             examples=len(usable), skipped=len(examples) - len(usable),
-            examples_sha256=examples_digest(examples),
+            examples_sha256=examples_digest(examples), quality=quality,
         )  # fmt: skip
 
     def _activate(self, adapter: Path | None) -> Any:
@@ -117,10 +137,16 @@ def evaluate(
 
 
 def gate(
-    candidate: EvalMetrics, current: EvalMetrics, margin: float, *, against: str = "base"
+    candidate: EvalMetrics,
+    current: EvalMetrics,
+    margin: float,
+    *,
+    against: str = "base",
+    max_f1_drop: float = 1.0,
 ) -> GateDecision:
-    """Promote when candidate perplexity < (1 - margin) x current perplexity.
+    """Promote when candidate perplexity < (1 - margin) x current perplexity, and F1 holds.
 
+    When both have answer quality figures, candidate F1 must be >= current F1 - `max_f1_drop`.
     `current` is the adapter in service, or the base model when none is (`against` names
     it). InvalidRequest when the two were measured on different examples.
     """
@@ -132,11 +158,19 @@ def gate(
         promote, reason = False, "no held-out tokens to judge by"
     elif not math.isfinite(candidate.perplexity):
         promote, reason = False, f"candidate perplexity is not finite ({figures})"
-    elif candidate.perplexity < bar:
-        promote, reason = True, f"{figures}: better by more than {margin:.1%}"
-    else:
+    elif candidate.perplexity >= bar:
         promote, reason = False, f"{figures}: not better by {margin:.1%} (needs < {bar:.4g})"
+    elif (drop := _f1_drop(candidate, current)) is not None and drop > max_f1_drop:
+        promote, reason = False, f"{figures}, but answer F1 fell by {drop:.3f} (> {max_f1_drop})"
+    else:
+        promote, reason = True, f"{figures}: better by more than {margin:.1%}"
     return GateDecision(
         promote=promote, reason=reason, against=against, margin=margin, candidate=candidate,
         current=current,
     )  # fmt: skip
+
+
+def _f1_drop(candidate: EvalMetrics, current: EvalMetrics) -> float | None:
+    if candidate.quality is None or current.quality is None:
+        return None
+    return current.quality.answer_f1 - candidate.quality.answer_f1

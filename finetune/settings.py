@@ -128,6 +128,19 @@ class GateSettings(BaseModel):
         description="Relative margin: promote only when held-out perplexity is at most "
         "(1 - min_improvement) x that of the adapter in service (or the base model).",
     )
+    max_answer_f1_drop: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Refuse a candidate whose answers to held-out questions score this much "
+        "lower token F1 against the reference answers than the model in service.",
+    )
+    quality_questions: int = Field(
+        32, ge=0, description="Held-out questions answered for the quality check; 0 skips it."
+    )
+    quality_max_new_tokens: int = Field(
+        96, ge=8, description="Longest generated answer in the quality check, in tokens."
+    )
 
 
 class AnswerServiceSettings(BaseModel):
