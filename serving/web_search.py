@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from search_proxy.app import open_service
 from search_proxy.client import SearchClient
+from search_proxy.engines.registry import enabled_engines
 from search_proxy.protocol import WebSearch
 from search_proxy.settings import SearchProxySettings
 from serving.settings import WebSettings
@@ -28,10 +29,9 @@ async def open_web_search(
             yield client
         finally:
             await client.aclose()
-    elif search is not None and any(
-        getattr(search.engines, name).enabled for name in type(search.engines).model_fields
-    ):
-        async with open_service(search) as service:
-            yield service
-    else:
+        return
+    if search is None or not (engines := enabled_engines(search.engines)):
         yield None
+        return
+    async with open_service(search, engines) as service:
+        yield service

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from core.errors import NotFound
 from core.store.base import Where
+from ingest.routes import RuntimeDep
 from ingest.runtime import IngestRuntime
 from serving.chat.protocol import Citation, DocumentCitation
 from serving.feedback.protocol import CitedPassage, FeedbackIn, FeedbackList, FeedbackOut
@@ -21,19 +22,14 @@ def _store(request: Request) -> FeedbackStore:
     return store
 
 
-def _runtime(request: Request) -> IngestRuntime:
-    runtime: IngestRuntime = request.app.state.ingest
-    return runtime
-
-
 StoreDep = Annotated[FeedbackStore, Depends(_store)]
-RuntimeDep = Annotated[IngestRuntime, Depends(_runtime)]
 
 
 @router.post("/feedback", status_code=status.HTTP_201_CREATED)
 async def add_feedback(body: FeedbackIn, store: StoreDep, rt: RuntimeDep) -> FeedbackOut:
     """Rate an answer; cited passages are stored whole, as they read now."""
-    cited = [await _passage(rt, citation) for citation in body.citations]
+    chunks = _DocumentChunks(rt)
+    cited = [await _passage(chunks, citation) for citation in body.citations]
     return store.add(
         model=body.model, question=body.question, answer=body.answer, rating=body.rating,
         comment=body.comment, citations=cited,
@@ -51,7 +47,7 @@ async def list_feedback(
     return FeedbackList(data=data, last_id=data[-1].id if data else after)
 
 
-async def _passage(rt: IngestRuntime, citation: Citation) -> CitedPassage:
+async def _passage(chunks: _DocumentChunks, citation: Citation) -> CitedPassage:
     if not isinstance(citation, DocumentCitation):
         return CitedPassage(
             number=citation.number, type="web", title=citation.title, url=citation.url,
@@ -60,21 +56,32 @@ async def _passage(rt: IngestRuntime, citation: Citation) -> CitedPassage:
     return CitedPassage(
         number=citation.number, type="document", title=citation.title, kb=citation.kb,
         document_id=citation.document_id, source=citation.source, page=citation.page,
-        text=await _whole_text(rt, citation) or citation.snippet,
+        text=await chunks.text(citation) or citation.snippet,
     )  # fmt: skip
 
 
-async def _whole_text(rt: IngestRuntime, citation: DocumentCitation) -> str | None:
-    """The live chunk the citation points at, if the document still has it."""
-    try:
-        record = rt.registry.get_document(citation.kb, citation.document_id)
-    except NotFound:
-        return None
-    where = Where(doc_id=record.id, generation=record.generation)
-    for chunk in await rt.store.scroll(where):
-        p = chunk.payload
-        if (p["page"], p["char_start"], p["char_end"]) == (
-            citation.page, citation.char_start, citation.char_end,
-        ):  # fmt: skip
-            return str(p["text"])
-    return None
+class _DocumentChunks:
+    """Live chunk texts by (page, span), read once per cited document."""
+
+    def __init__(self, rt: IngestRuntime) -> None:
+        self._rt = rt
+        self._by_doc: dict[tuple[str, str], dict[tuple[int, int, int], str]] = {}
+
+    async def text(self, citation: DocumentCitation) -> str | None:
+        """The live chunk the citation points at, if the document still has it."""
+        key = (citation.kb, citation.document_id)
+        if key not in self._by_doc:
+            self._by_doc[key] = await self._read(*key)
+        span = (citation.page, citation.char_start, citation.char_end)
+        return self._by_doc[key].get(span)
+
+    async def _read(self, kb: str, doc_id: str) -> dict[tuple[int, int, int], str]:
+        try:
+            record = self._rt.registry.get_document(kb, doc_id)
+        except NotFound:
+            return {}
+        stored = await self._rt.store.scroll(Where(doc_id=record.id, generation=record.generation))
+        return {
+            (p["page"], p["char_start"], p["char_end"]): str(p["text"])
+            for p in (chunk.payload for chunk in stored)
+        }

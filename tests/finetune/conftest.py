@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -9,9 +11,13 @@ import pytest
 from finetune.examples import Example, SourceChunk, passages_prompt
 from finetune.settings import LoraSettings, TrainingSettings
 from finetune.train import LoraTrainer, TrainResult
+from tests.support.answer_standin import AnswerStandin
+from tests.support.server import serve
 from tests.support.tiny_lm import build_tiny_lm
+from tests.support.vllm_standin import VllmStandin
 
 CPU = {"device": "cpu", "batch_size": 4, "max_seq_len": 512}
+KEY = "sk-vllm"
 
 
 def leave_chunk(team: int) -> SourceChunk:
@@ -59,3 +65,30 @@ def trained(tiny_lm, train_set, tmp_path_factory) -> tuple[Path, TrainResult]:
     """An adapter trained for real on the leave-policy examples (20 CPU steps)."""
     folder = tmp_path_factory.mktemp("adapter") / "good"
     return folder, trainer(tiny_lm).train(train_set, folder)
+
+
+@dataclass
+class Servers:
+    """The vLLM and answer-service stand-ins, served on loopback."""
+
+    vllm: VllmStandin
+    answers: AnswerStandin
+    vllm_url: str
+    answers_url: str
+
+
+@pytest.fixture(scope="module")
+def standins() -> Iterator[Servers]:
+    """Both stand-ins, one pair per test module; tests reset what they change."""
+    vllm, answers = VllmStandin(model="base"), AnswerStandin()
+    with serve(vllm.app()) as vllm_url, serve(answers.app()) as answers_url:
+        yield Servers(vllm, answers, vllm_url, answers_url)
+
+
+@pytest.fixture
+def fresh(standins: Servers) -> Servers:
+    """The stand-ins as vLLM with an API key and an answer service with no alias set."""
+    standins.vllm.reset(model="base", api_key=KEY)
+    standins.answers.target = None
+    standins.answers.status = standins.answers.alias_put_status = 200
+    return standins

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner, Result
@@ -13,17 +12,15 @@ from click.testing import CliRunner, Result
 from finetune.cli import cli
 from finetune.lock import run_lock
 from finetune.registry import AdapterRegistry
-from tests.finetune.test_publish import KEY, Servers, versions
-from tests.support.answer_standin import AnswerStandin
-from tests.support.server import serve
-from tests.support.vllm_standin import VllmStandin
+from tests.finetune.conftest import KEY, Servers
+from tests.finetune.test_publish import versions
 
 
 @pytest.fixture
-def servers() -> Iterator[Servers]:
-    vllm, answers = VllmStandin(model="base", api_key=KEY), AnswerStandin()
-    with serve(vllm.app()) as vllm_url, serve(answers.app()) as answers_url:
-        yield Servers(vllm, answers, vllm_url, answers_url)
+def servers(fresh: Servers) -> Servers:
+    fresh.answers.documents.clear()
+    fresh.answers.feedback.clear()
+    return fresh
 
 
 @pytest.fixture

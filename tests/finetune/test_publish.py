@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,34 +17,7 @@ from finetune.registry import AdapterRegistry
 from finetune.rollout import Rollout, open_rollout
 from finetune.scheduler import reconcile
 from finetune.settings import FinetuneSettings, VllmSettings
-from tests.support.answer_standin import AnswerStandin
-from tests.support.server import serve
-from tests.support.vllm_standin import VllmStandin
-
-KEY = "sk-vllm"
-
-
-@dataclass
-class Servers:
-    vllm: VllmStandin
-    answers: AnswerStandin
-    vllm_url: str
-    answers_url: str
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[Servers]:
-    vllm, answers = VllmStandin(model="base"), AnswerStandin()
-    with serve(vllm.app()) as vllm_url, serve(answers.app()) as answers_url:
-        yield Servers(vllm, answers, vllm_url, answers_url)
-
-
-@pytest.fixture
-def fresh(servers) -> Servers:
-    servers.vllm.reset(model="base", api_key=KEY)
-    servers.answers.target = None
-    servers.answers.status = servers.answers.alias_put_status = 200
-    return servers
+from tests.finetune.conftest import KEY, Servers
 
 
 def settings_for(servers: Servers, root: Path, **vllm) -> FinetuneSettings:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,37 +16,20 @@ from finetune.rollout import open_rollout
 from finetune.runner import BUSY, run_once
 from finetune.scheduler import JOB_ID, build_scheduler
 from finetune.settings import FinetuneSettings
-from tests.finetune.conftest import CPU, leave_chunk, trainer
+from tests.finetune.conftest import CPU, Servers, leave_chunk, trainer
 from tests.support.answer_standin import AnswerStandin
-from tests.support.server import serve
-from tests.support.vllm_standin import VllmStandin
 
 EMAIL = "leave-desk@example.com"
 
 
-@dataclass
-class Servers:
-    vllm: VllmStandin
-    answers: AnswerStandin
-    vllm_url: str
-    answers_url: str
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[Servers]:
-    vllm, answers = VllmStandin(), AnswerStandin()
-    with serve(vllm.app()) as vllm_url, serve(answers.app()) as answers_url:
-        yield Servers(vllm, answers, vllm_url, answers_url)
-
-
 @pytest.fixture
-def servers(running) -> Servers:
-    running.vllm.reset()
-    answers = running.answers
+def servers(standins: Servers) -> Servers:
+    standins.vllm.reset()
+    answers = standins.answers
     answers.documents.clear()
     answers.feedback.clear()
     answers.target, answers.status, answers.alias_put_status = None, 200, 200
-    return running
+    return standins
 
 
 @pytest.fixture(scope="module")
