@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from core.errors import ConfigurationError, RagError
+from core.llm.client import LLMClient
 from finetune.collect import Collected, Collector
 from finetune.dataset import Dataset, build_dataset
 from finetune.dataset_io import read_examples, write_dataset
@@ -27,7 +28,6 @@ from finetune.registry import AdapterRegistry
 from finetune.rollout import Rollout
 from finetune.settings import FinetuneSettings
 from finetune.train import LoraTrainer, TrainResult
-from serving.chat.llm import LLMClient
 
 logger = logging.getLogger(__name__)
 DATASETS = "datasets"

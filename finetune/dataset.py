@@ -18,12 +18,12 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from core.llm.client import LLMClient
 from finetune.examples import Example, RatedAnswer, SourceChunk
 from finetune.pii import PiiMasker
 from finetune.raft import RaftBuilder, RaftReport
 from finetune.recipes import causal_examples, feedback_examples
 from finetune.settings import DataSettings
-from serving.chat.llm import LLMClient
 
 
 class BuildReport(BaseModel):

@@ -1,7 +1,7 @@
 """What a run learns from: its inputs (chunks, rated answers) and the `Example` it trains on.
 
 An example's `prompt` is a list of chat messages, exactly what the answer service sends to
-vLLM (`serving.chat.prompts.answer_messages`); training and evaluation render it with the
+vLLM (`core.llm.prompts.answer_messages`); training and evaluation render it with the
 base model's own chat template, as vLLM does when it serves the adapter. A causal-LM example
 has no messages: its completion is plain text.
 """
@@ -16,8 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from retrieval.protocol import Hit
-from serving.chat.prompts import answer_messages
+from core.llm.prompts import PromptSource, answer_messages, document_label
 
 Kind = Literal["raft", "feedback", "causal"]
 Message = dict[str, str]
@@ -39,13 +38,9 @@ class SourceChunk(BaseModel):
         digest = hashlib.sha256(self.text.encode()).hexdigest()[:16]
         return f"{self.kb}/{self.document_id}/p{self.page}/{digest}"
 
-    def as_hit(self) -> Hit:
-        """The chunk shaped as a retrieval hit, so prompts number it as serving does."""
-        return Hit(
-            kb=self.kb, document_id=self.document_id, title=self.title, source=self.source,
-            page=self.page, char_start=0, char_end=len(self.text), score=0.0, chunk_index=0,
-            text=self.text,
-        )  # fmt: skip
+    def as_prompt_source(self) -> PromptSource:
+        """The chunk as the answer service's prompt introduces a passage."""
+        return PromptSource(document_label(self.title or self.source, self.page), self.text)
 
 
 class RatedAnswer(BaseModel):
@@ -115,4 +110,4 @@ def content_hash(kind: str, prompt: Sequence[Message], completion: str) -> str:
 
 def passages_prompt(question: str, passages: Sequence[SourceChunk]) -> list[Message]:
     """The answer service's messages for `question` over `passages` numbered from 1."""
-    return answer_messages(question, [], [p.as_hit() for p in passages])
+    return answer_messages(question, [], [p.as_prompt_source() for p in passages])

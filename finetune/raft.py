@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.errors import UpstreamError
+from core.llm.client import LLMClient
+from core.llm.prompts import NOT_IN_KB
 from finetune.examples import Example, SourceChunk, passages_prompt
 from finetune.pii import PiiMasker
 from finetune.settings import DataSettings
-from serving.chat.llm import LLMClient
-from serving.chat.prompts import NOT_IN_KB
 
 logger = logging.getLogger(__name__)
 

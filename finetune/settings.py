@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.llm.settings import LLMSettings
 from core.settings import default_data_dir
 from finetune.crontab import cron_trigger
-from serving.settings import LLMSettings
 
 # vLLM's LoRAConfig refuses any other `max_lora_rank` (components.md §2.3).
 VLLM_RANKS = frozenset({1, 8, 16, 32, 64, 128, 256, 320, 512})

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.markup.pages import Heading, Page
 
-@dataclass(frozen=True)
-class Heading:
-    """A heading that starts at `offset` in its page's text; level 1 is the outermost."""
-
-    offset: int
-    level: int
-    title: str
-
-
-@dataclass
-class Page:
-    """One page (1-based `number`); flow formats without pages have a single page."""
-
-    number: int
-    text: str
-    headings: list[Heading] = field(default_factory=list)
+__all__ = ["Heading", "Page", "ParsedDocument"]
 
 
 @dataclass

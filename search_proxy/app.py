@@ -40,6 +40,21 @@ async def open_service(
         yield SearchService(settings, fanout=fanout, policy=policy, fetcher=fetcher)
 
 
+@asynccontextmanager
+async def open_embedded(settings: SearchProxySettings) -> AsyncIterator[SearchService | None]:
+    """The proxy in the caller's process when an engine is enabled, else None.
+
+    The public way for another service to search without a proxy container (the embedded
+    default); a deployment with a proxy container talks to it through `SearchClient`.
+    """
+    engines = enabled_engines(settings.engines)
+    if not engines:
+        yield None
+        return
+    async with open_service(settings, engines) as service:
+        yield service
+
+
 def create_app(settings: SearchProxySettings) -> FastAPI:
     """`POST /v1/search` over the configured engines, filter and fetcher."""
 

@@ -1,5 +1,5 @@
-"""`python -m serving` is the `kb` command."""
+"""`python -m serving serve`: the answer service (its container in docker-compose)."""
 
 from serving.cli import cli
 
-cli(prog_name="kb")
+cli(prog_name="python -m serving")

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from core import health
 from core.embeddings import Embedder
 from core.errors import install_error_handlers
+from core.llm.client import LLMClient
 from ingest.app import Lifespan, ingest_lifespan
 from ingest.routes import router as ingest_router
 from ingest.runtime import IngestRuntime
@@ -20,7 +21,6 @@ from retrieval.routes import router as retrieval_router
 from search_proxy.protocol import WebSearch
 from search_proxy.settings import SearchProxySettings
 from serving.chat.extractive import ExtractiveAnswerer
-from serving.chat.llm import LLMClient
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
 from serving.feedback.routes import router as feedback_router

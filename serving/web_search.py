@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from search_proxy.app import open_service
+from search_proxy.app import open_embedded
 from search_proxy.client import SearchClient
-from search_proxy.engines.registry import enabled_engines
 from search_proxy.protocol import WebSearch
 from search_proxy.settings import SearchProxySettings
 from serving.settings import WebSettings
@@ -30,8 +29,8 @@ async def open_web_search(
         finally:
             await client.aclose()
         return
-    if search is None or not (engines := enabled_engines(search.engines)):
+    if search is None:
         yield None
         return
-    async with open_service(search, engines) as service:
+    async with open_embedded(search) as service:
         yield service

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
 from core.errors import DocumentError
+from core.markup.decode import decode_html
+from core.markup.xhtml import HtmlContent, parse_xhtml
 from ingest.document import ParsedDocument
 from ingest.parsers.sniff import read_head
-from ingest.parsers.text import decode_text
-from ingest.parsers.xhtml import HtmlContent, parse_xhtml
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
 class HtmlParser:
@@ -32,18 +29,6 @@ class HtmlParser:
         return ParsedDocument(
             title=title, pages=content.pages, metadata={"author": author} if author else {}
         )
-
-
-def decode_html(data: bytes, filename: str) -> str:
-    """Decode by the page's own <meta charset> when it names one, else like plain text."""
-    declared = _META_CHARSET.search(data[:4096])
-    if declared and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode(declared.group(1).decode("ascii"), errors="replace")
-            return text.replace("\r\n", "\n")
-        except LookupError:
-            pass  # an unknown charset name: fall back to the plain-text rules
-    return decode_text(data, filename)
 
 
 def _parse_file(path: Path, filename: str) -> HtmlContent:

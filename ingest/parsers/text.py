@@ -3,53 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import codecs
 import re
 from pathlib import Path
 
-from core.errors import CorruptDocument, DocumentError
+from core.errors import DocumentError
+from core.markup.decode import decode_text
 from ingest.document import Heading, Page, ParsedDocument
 from ingest.parsers.sniff import read_head
 
-# Longest BOMs first: the UTF-32-LE BOM starts with the UTF-16-LE one.
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
-
-
-def decode_text(data: bytes, filename: str) -> str:
-    """A BOM decides; else UTF-8; else cp1252 (Windows' Western default), else latin-1.
-
-    latin-1 maps every byte, so decoding never fails; NUL bytes without a UTF-16/32 BOM mean a
-    binary file with a text name, which is refused rather than indexed as garbage.
-    """
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise CorruptDocument(f"{filename}: invalid {encoding} text ({exc})") from exc
-            break
-    else:
-        if b"\x00" in data:
-            raise CorruptDocument(f"{filename}: binary data, not text")
-        text = _decode_without_bom(data)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _decode_without_bom(data: bytes) -> str:
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
 
 
 def _read(path: Path, filename: str) -> str:

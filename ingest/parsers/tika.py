@@ -21,10 +21,10 @@ from core.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from core.markup.xhtml import parse_xhtml
 from ingest.document import ParsedDocument
 from ingest.parsers.pdf import PLACEHOLDER_TITLES
 from ingest.parsers.sniff import read_head
-from ingest.parsers.xhtml import parse_xhtml
 
 logger = logging.getLogger(__name__)
 

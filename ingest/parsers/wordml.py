@@ -6,8 +6,8 @@ import enum
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from core.markup.pages import PageBuilder
 from ingest.document import Page
-from ingest.parsers.pages import PageBuilder
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"

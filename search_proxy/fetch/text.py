@@ -5,9 +5,8 @@ from __future__ import annotations
 import codecs
 
 from core.errors import DocumentError, UpstreamError
-from ingest.parsers.html import decode_html
-from ingest.parsers.text import decode_text
-from ingest.parsers.xhtml import parse_xhtml
+from core.markup.decode import decode_html, decode_text
+from core.markup.xhtml import parse_xhtml
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain",)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from core.errors import RagError, error_body
-from serving.chat.prompts import NOT_IN_KB
+from core.llm.prompts import NOT_IN_KB
 from serving.chat.protocol import (
     AssistantMessage,
     ChatCompletion,

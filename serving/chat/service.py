@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 
 from core.errors import InvalidRequest, NotFound, UpstreamError
+from core.llm.client import LLMClient
+from core.llm.prompts import NOT_IN_KB, answer_messages, rewrite_messages
 from retrieval.protocol import Hit, Retriever
 from search_proxy.protocol import SearchRequest, SearchResult, WebSearch
 from serving.chat.citations import CitationRewriter
 from serving.chat.extractive import ExtractiveAnswerer, render
-from serving.chat.llm import LLMClient
-from serving.chat.prompts import NOT_IN_KB, answer_messages, rewrite_messages
 from serving.chat.protocol import ChatCompletionRequest, ChatMessage, ModelCard, ModelList
-from serving.chat.sources import Source, source_text
+from serving.chat.sources import Source, prompt_sources, source_text
 from serving.settings import ChatSettings, WebSettings
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class ChatService:
         r = turn.request
         keep = self._settings.history_messages
         history = turn.history[-keep:] if keep else []
-        messages = answer_messages(turn.question, history, turn.sources)
+        messages = answer_messages(turn.question, history, prompt_sources(turn.sources))
         max_tokens = r.max_completion_tokens or r.max_tokens
         if not stream:
             yield await llm.complete(messages, max_tokens=max_tokens, temperature=r.temperature)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from core.llm.prompts import PromptSource, document_label, web_label
 from retrieval.protocol import Hit
 from search_proxy.protocol import SearchResult
 
@@ -18,5 +21,10 @@ def source_text(source: Source, *, with_context: bool = True) -> str:
 def source_label(source: Source) -> str:
     """How the prompt introduces a source: `title, page p` or `title (web: url)`."""
     if isinstance(source, Hit):
-        return f"{source.title or source.source}, page {source.page}"
-    return f"{source.title} (web: {source.url})"
+        return document_label(source.title or source.source, source.page)
+    return web_label(source.title, source.url)
+
+
+def prompt_sources(sources: Sequence[Source]) -> list[PromptSource]:
+    """The sources as the prompt numbers them."""
+    return [PromptSource(source_label(s), source_text(s)) for s in sources]

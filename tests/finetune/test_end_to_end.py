@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from finetune.registry import AdapterRegistry
 from finetune.runner import run_once
 from finetune.settings import FinetuneSettings
-from serving.cli import cli
+from kb.cli import cli
 from tests.finetune.conftest import CPU
 from tests.serving.test_chat import build_data, served
 from tests.support.server import serve

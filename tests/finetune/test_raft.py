@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.llm.client import LLMClient
+from core.llm.prompts import ANSWER_SYSTEM, NOT_IN_KB
+from core.llm.settings import LLMSettings
 from finetune.dataset import build_dataset
 from finetune.examples import Example, SourceChunk
 from finetune.raft import cite, parse_reply
 from finetune.settings import DataSettings
-from serving.chat.llm import LLMClient
-from serving.chat.prompts import ANSWER_SYSTEM, NOT_IN_KB
-from serving.settings import LLMSettings
 from tests.support.server import serve
 from tests.support.vllm_standin import VllmStandin
 

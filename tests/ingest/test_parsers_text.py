@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from core.errors import CorruptDocument, DocumentError
+from core.markup.decode import decode_text
+from core.markup.xhtml import parse_xhtml
 from ingest.parsers.html import HtmlParser
-from ingest.parsers.text import PlainTextParser, decode_text, markdown_headings
-from ingest.parsers.xhtml import parse_xhtml
+from ingest.parsers.text import PlainTextParser, markdown_headings
 from tests.support import documents
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from serving.eval_command import eval_command
+from kb.eval_command import eval_command
 
 DOCS = {
     "d1": ("Annual leave", "Employees receive twenty-five days of paid annual leave each year."),

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from ingest.outcome import NullProgress
 from ingest.settings import IngestSettings
+from kb.cli import cli
 from serving.app import create_app
-from serving.cli import cli
 from serving.settings import ServingSettings
 from tests.support import documents
 from tests.support.runtime import open_runtime, write_text

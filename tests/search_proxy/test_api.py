@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
+from kb.cli import cli
 from search_proxy.app import create_app
 from search_proxy.settings import FetchSettings, FilterSettings, SearchProxySettings
-from serving.cli import cli
 from tests.support.search_engines import EngineStandins, Page
 from tests.support.server import serve
 

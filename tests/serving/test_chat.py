@@ -22,8 +22,8 @@ from click.testing import CliRunner
 from core.embeddings import Embedder
 from ingest.outcome import NullProgress, Outcome
 from ingest.settings import IngestSettings
+from kb.cli import cli
 from serving.app import create_app
-from serving.cli import cli
 from serving.settings import ServingSettings
 from tests.support.documents import text_pdf
 from tests.support.runtime import open_runtime, write_text

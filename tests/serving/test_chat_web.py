@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.settings import IngestSettings
+from kb.cli import cli
 from search_proxy.app import create_app as create_proxy
 from search_proxy.settings import FilterSettings, SearchProxySettings
 from serving.app import create_app
-from serving.cli import cli
 from serving.settings import ServingSettings
 from tests.serving.test_chat import build_data, sdk, served
 from tests.support.search_engines import EngineStandins, Page

@@ -20,7 +20,7 @@ from tests.support.server import free_port, serve
 def kb(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "serving", *map(str, args)],
+        [sys.executable, "-m", "kb", *map(str, args)],
         capture_output=True, text=True, timeout=timeout, env=env,
     )  # fmt: skip
 

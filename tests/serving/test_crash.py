@@ -49,7 +49,7 @@ def test_killing_kb_ingest_mid_document_leaves_no_half_document(tmp_path, embedd
     big = write_text(tmp_path / "docs", "big.txt", paragraphs("annual report", 3000))
     command = ["ingest", str(big), "--kb", "docs", "--data-dir", str(data)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "serving", *command],
+        [sys.executable, "-m", "kb", *command],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -1,7 +1,7 @@
 from rich.console import Console
 
 from ingest.outcome import FileResult, Outcome
-from serving.progress import summary
+from kb.progress import summary
 
 
 def render(results: list[FileResult]) -> str:

@@ -15,7 +15,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from serving.chat.prompts import ANSWER_SYSTEM, NOT_IN_KB
+from core.llm.prompts import ANSWER_SYSTEM, NOT_IN_KB
 
 # Llama's usual 0.02 leaves a 64-wide random model's logits near uniform after the final norm,
 # so a few LoRA steps barely move the loss; 0.2 gives them a useful range.

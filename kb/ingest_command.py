@@ -12,8 +12,8 @@ from ingest.client import UPLOAD_BATCH_FILES, IngestClient
 from ingest.outcome import FileResult, Outcome
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
-from serving.local_or_remote import local_or_remote
-from serving.progress import BarProgress
+from kb.local_or_remote import local_or_remote
+from kb.progress import BarProgress
 
 POLL_S = 0.5
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from core.errors import UpstreamError, UpstreamTimeout
-from serving.settings import LLMSettings
+from core.llm.settings import LLMSettings
 
 Message = dict[str, str]
 

@@ -14,9 +14,9 @@ from rich.table import Table
 from core.errors import RagError
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
+from kb.local_or_remote import local_or_remote
 from retrieval.protocol import Hit, Mode, RetrieveRequest, RetrieveResponse
 from serving.app import build_retriever
-from serving.local_or_remote import local_or_remote
 from serving.settings import ServingSettings
 
 

@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser as _StdlibHTMLParser
 
-from ingest.document import Page
-from ingest.parsers.pages import PageBuilder
+from core.markup.pages import Page, PageBuilder
 
 _SKIPPED = frozenset({"script", "style", "template", "noscript"})
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}

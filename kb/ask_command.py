@@ -12,11 +12,11 @@ import httpx
 from core.errors import InvalidRequest, NotFound, RagError
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
+from kb.local_or_remote import local_or_remote
 from search_proxy.settings import SearchProxySettings
 from serving.app import build_chat, build_retriever
 from serving.chat.protocol import ChatCompletion, ChatCompletionRequest, ChatMessage, WebCitation
 from serving.chat.routes import completion
-from serving.local_or_remote import local_or_remote
 from serving.settings import ServingSettings
 from serving.web_search import open_web_search
 

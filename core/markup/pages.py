@@ -1,8 +1,27 @@
-"""Assembles blocks of text into pages, keeping heading offsets right as the text grows."""
+"""Pages of text with their headings, and the builder that assembles them block by block."""
 
 from __future__ import annotations
 
-from ingest.document import Heading, Page
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading that starts at `offset` in its page's text; level 1 is the outermost."""
+
+    offset: int
+    level: int
+    title: str
+
+
+@dataclass
+class Page:
+    """One page (1-based `number`); flow formats without pages have a single page."""
+
+    number: int
+    text: str
+    headings: list[Heading] = field(default_factory=list)
+
 
 BLOCK_SEPARATOR = "\n\n"
 

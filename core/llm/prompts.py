@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-from serving.chat.protocol import ChatMessage
-from serving.chat.sources import Source, source_label, source_text
+from dataclasses import dataclass
+from typing import Protocol
 
 NOT_IN_KB = "The knowledge base does not say."
 
@@ -31,16 +30,44 @@ Message = dict[str, str]
 _OLD_MARKERS = re.compile(r"[ \t]*\[\d+\]")
 
 
-def passage_block(sources: Sequence[Source]) -> str:
+class Turn(Protocol):
+    """An earlier message of the conversation: who said it and its text."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PromptSource:
+    """One numbered source of a prompt: how it is introduced, and the text the model may use."""
+
+    label: str
+    text: str
+
+
+def document_label(title: str, page: int) -> str:
+    """How a passage of the knowledge base is introduced: `title, page p`."""
+    return f"{title}, page {page}"
+
+
+def web_label(title: str, url: str) -> str:
+    """How a web result is introduced: `title (web: url)`."""
+    return f"{title} (web: {url})"
+
+
+def passage_block(sources: Sequence[PromptSource]) -> str:
     """The sources numbered from 1: `[n] title, page p:` or `[n] title (web: url):`, then text."""
     return "\n\n".join(
-        f"[{number}] {source_label(source)}:\n{source_text(source)}"
+        f"[{number}] {source.label}:\n{source.text}"
         for number, source in enumerate(sources, start=1)
     )
 
 
 def answer_messages(
-    question: str, history: Sequence[ChatMessage], sources: Sequence[Source]
+    question: str, history: Sequence[Turn], sources: Sequence[PromptSource]
 ) -> list[Message]:
     """System instructions, earlier turns, then the passages and the question."""
     user = f"Passages:\n\n{passage_block(sources)}\n\nQuestion: {question}"
@@ -51,14 +78,14 @@ def answer_messages(
     ]
 
 
-def rewrite_messages(history: Sequence[ChatMessage], question: str) -> list[Message]:
+def rewrite_messages(history: Sequence[Turn], question: str) -> list[Message]:
     """Ask for the follow-up `question` as a standalone query, given the earlier turns."""
     transcript = "\n".join(f"{m.role}: {m.text}" for m in history if m.text)
     user = f"Conversation:\n{transcript}\n\nLast question: {question}\n\nStandalone query:"
     return [{"role": "system", "content": REWRITE_SYSTEM}, {"role": "user", "content": user}]
 
 
-def _turns(history: Sequence[ChatMessage]) -> list[Message]:
+def _turns(history: Sequence[Turn]) -> list[Message]:
     """Earlier user and assistant turns; old markers go, they numbered other passages."""
     return [
         {"role": m.role, "content": _OLD_MARKERS.sub("", m.text)}

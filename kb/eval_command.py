@@ -1,4 +1,4 @@
-"""The `kb eval` and `kb search` commands (registered on the `kb` group in serving.cli)."""
+"""The `kb eval` and `kb search` commands (registered on the `kb` group in kb.cli)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from rich.table import Table
 
 from core.errors import RagError
 from ingest.settings import IngestSettings
+from kb.evaluate import WHITESPACE, run_eval
 from retrieval.beir import load_beir
 from retrieval.protocol import Mode
 from retrieval.settings import RetrievalSettings
-from serving.evaluate import WHITESPACE, run_eval
 
 
 @click.command("eval")

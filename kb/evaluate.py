@@ -11,12 +11,12 @@ from rich.progress import Progress
 
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
+from kb.progress import BarProgress
 from retrieval.baseline import WhitespaceBm25
 from retrieval.beir import BeirSet, ndcg_at_k, recall_at_k
 from retrieval.hybrid import HybridRetriever
 from retrieval.protocol import Mode
 from retrieval.settings import RetrievalSettings
-from serving.progress import BarProgress
 
 CANDIDATE_CHUNKS = 200  # enough chunks to rank 100 distinct documents
 WHITESPACE = "sparse-whitespace"
