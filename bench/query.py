@@ -39,7 +39,7 @@ from bench.ingest import machine, peak_rss_mib  # noqa: E402
 from core.embeddings import Embedder, SentenceTransformerEmbedder  # noqa: E402
 from core.settings import EmbeddingSettings  # noqa: E402
 from core.sparse import Bm25Encoder  # noqa: E402
-from core.store import ChunkPoint, VectorStore  # noqa: E402
+from core.store import ChunkPoint, VectorStore, Visibility  # noqa: E402
 from core.store.qdrant import QdrantClientStore  # noqa: E402
 from ingest.settings import IngestSettings  # noqa: E402
 from retrieval.hybrid import HybridRetriever  # noqa: E402
@@ -105,9 +105,10 @@ def summary(name: str, ms: list[float]) -> str:
 def retriever_over(
     store: VectorStore, embedder: Embedder, names: frozenset[str]
 ) -> HybridRetriever:
+    everything = Visibility(None, frozenset(), dict.fromkeys(names, 0))
     return HybridRetriever(
-        store=store, embedder=embedder, bm25=Bm25Encoder(), hidden_generations=frozenset,
-        knowledge_bases=lambda: names, settings=RetrievalSettings(),
+        store=store, embedder=embedder, bm25=Bm25Encoder(), visibility=lambda: everything,
+        settings=RetrievalSettings(),
     )  # fmt: skip
 
 

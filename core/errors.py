@@ -6,6 +6,7 @@
     ├── NotFound                  404 not_found_error
     ├── Conflict                  409 conflict_error
     ├── DataFolderBusy            409 data folder owned by another process
+    ├── LeaseLost                 409 another worker took over this worker's job
     ├── DocumentError             422 one file could not be ingested (reason code below)
     │   ├── FileMissing           the path does not exist
     │   ├── EmptyFile             zero bytes
@@ -80,6 +81,10 @@ class DataFolderBusy(Conflict):
         super().__init__(message)
         self.pid = pid
         self.server_url = server_url
+
+
+class LeaseLost(Conflict):
+    """A worker's lease on a job ran out and another worker took the job over."""
 
 
 class DocumentError(RagError):

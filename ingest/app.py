@@ -35,7 +35,8 @@ def ingest_lifespan(
         app.state.ingest = runtime
         if on_ready is not None:
             on_ready(app, runtime)
-        await runtime.start_background()
+        if settings.worker.in_process:
+            runtime.start_worker()
         try:
             yield
         finally:

@@ -6,16 +6,19 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
+from core.db.schema import utc_now
 from core.embeddings import Embedder
-from core.errors import DocumentError, EmptyFile, FileMissing, FileTooLarge
+from core.errors import DocumentError, EmptyFile, FileMissing, FileTooLarge, LeaseLost
 from core.sparse import Bm25Encoder
 from core.store import ChunkPoint, VectorStore, Where
 from ingest.chunker import Chunker, TextChunk
-from ingest.db import utc_now
 from ingest.document import ParsedDocument
 from ingest.outcome import FileResult, Outcome, ProgressSink
 from ingest.parsers.select import ParserSet
@@ -24,6 +27,10 @@ from ingest.registry import DocumentRecord, Registry, document_id
 logger = logging.getLogger(__name__)
 
 _POINT_NAMESPACE = uuid.UUID("6f1f9d1c-5b0e-4d59-9a51-0c3a1c6c2b7e")
+
+# Called inside the transaction that makes a document live, with the file's result: a job
+# records the outcome there, so outcome and document commit together.
+OnCommit = Callable[[Connection, FileResult], None]
 
 
 def sha256_of(path: Path) -> str:
@@ -72,12 +79,30 @@ class Ingestor:
         self._max_file_bytes = max_file_bytes
         self._batch_size = batch_size
 
-    async def ingest(self, kb: str, path: Path, source: str, sink: ProgressSink) -> FileResult:
-        """Never raises for a bad file: the failure is returned as a FAILED result."""
+    async def ingest(
+        self,
+        kb: str,
+        path: Path,
+        source: str,
+        sink: ProgressSink,
+        *,
+        job_id: str | None = None,
+        on_commit: OnCommit | None = None,
+    ) -> FileResult:
+        """Never raises for a bad file: the failure is returned as a FAILED result.
+
+        `job_id` owns the staged generation (crash recovery goes by its lease); `on_commit`
+        runs in the committing transaction (only for INGESTED and REPLACED results). Raises
+        LeaseLost when the job was taken over meanwhile: nothing of this file went live.
+        """
         try:
             size = _check_file(path, self._max_file_bytes)
             sink.file_started(source, size)
-            result = await self._ingest_checked(kb, path, source, size, sink)
+            result = await self._ingest_checked(
+                kb, path, source, size, sink, _Job(job_id, on_commit)
+            )
+        except LeaseLost:
+            raise
         except DocumentError as exc:
             result = FileResult(source, Outcome.FAILED, reason=exc.reason, message=exc.message)
         except Exception as exc:
@@ -88,7 +113,7 @@ class Ingestor:
         return result
 
     async def _ingest_checked(
-        self, kb: str, path: Path, source: str, size: int, sink: ProgressSink
+        self, kb: str, path: Path, source: str, size: int, sink: ProgressSink, job: _Job
     ) -> FileResult:
         sha256 = await asyncio.to_thread(sha256_of, path)
         doc_id = document_id(kb, source)
@@ -108,9 +133,10 @@ class Ingestor:
         if not chunks:
             raise DocumentError("no text to index after parsing")
         generation = uuid.uuid4().hex
-        self._registry.stage(generation, kb, doc_id)
+        seq = await asyncio.to_thread(self._registry.stage, generation, kb, doc_id, job.id)
+        stored = _Stored(kb, doc_id, generation, seq, source)
         try:
-            await self._store_chunks(kb, doc_id, generation, source, document, chunks, sink)
+            await self._store_chunks(stored, document, chunks, sink)
         except BaseException:
             self._registry.abandon(generation)
             raise
@@ -119,17 +145,27 @@ class Ingestor:
             chunks=len(chunks), sha256=sha256, size_bytes=size, generation=generation,
             parser=parser.name, ingested_at=utc_now(), metadata=document.metadata,
         )  # fmt: skip
-        replaced = self._registry.commit(record)
-        outcome = Outcome.INGESTED if replaced is None else Outcome.REPLACED
-        logger.info("%s %s: %d pages, %d chunks", outcome, source, record.pages, record.chunks)
-        return FileResult(source, outcome, doc_id, record.pages, record.chunks)
+
+        def result(previous: str | None) -> FileResult:
+            outcome = Outcome.INGESTED if previous is None else Outcome.REPLACED
+            return FileResult(source, outcome, doc_id, record.pages, record.chunks)
+
+        def hook(conn: Connection, previous: str | None) -> None:
+            if job.on_commit is not None:
+                job.on_commit(conn, result(previous))
+
+        try:
+            replaced = await asyncio.to_thread(self._registry.commit, record, hook)
+        except BaseException:
+            self._registry.abandon(generation)
+            raise
+        done = result(replaced)
+        logger.info("%s %s: %d pages, %d chunks", done.outcome, source, done.pages, done.chunks)
+        return done
 
     async def _store_chunks(
         self,
-        kb: str,
-        doc_id: str,
-        generation: str,
-        source: str,
+        stored: _Stored,
         document: ParsedDocument,
         chunks: Sequence[TextChunk],
         sink: ProgressSink,
@@ -140,15 +176,15 @@ class Ingestor:
             dense = await asyncio.to_thread(self._embedder.embed_documents, texts)
             points = [
                 ChunkPoint(
-                    id=str(uuid.uuid5(_POINT_NAMESPACE, f"{generation}:{start + i}")),
+                    id=str(uuid.uuid5(_POINT_NAMESPACE, f"{stored.generation}:{start + i}")),
                     dense=vector,
                     sparse=self._bm25.document(chunk.text),
-                    payload=_payload(kb, doc_id, generation, source, document, chunk, start + i),
+                    payload=_payload(stored, document, chunk, start + i),
                 )
                 for i, (chunk, vector) in enumerate(zip(batch, dense, strict=True))
             ]
             await self._store.upsert(points)
-            sink.chunks_embedded(source, len(batch))
+            sink.chunks_embedded(stored.source, len(batch))
 
     async def optimize(self) -> None:
         """After a batch: let the store index what was written."""
@@ -156,26 +192,35 @@ class Ingestor:
 
     def visible(self, kbs: Sequence[str] | None = None) -> Where:
         """The filter that shows queries exactly the live version of every document."""
-        return Where(
-            kbs=tuple(kbs) if kbs is not None else None,
-            hidden_generations=self._registry.hidden_generations(),
-        )
+        return self._registry.visibility().where(kbs)
+
+
+@dataclass(frozen=True)
+class _Job:
+    id: str | None
+    on_commit: OnCommit | None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """Where a version's chunks go: its document, generation and staging clock."""
+
+    kb: str
+    doc_id: str
+    generation: str
+    seq: int
+    source: str
 
 
 def _payload(
-    kb: str,
-    doc_id: str,
-    generation: str,
-    source: str,
-    document: ParsedDocument,
-    chunk: TextChunk,
-    index: int,
+    stored: _Stored, document: ParsedDocument, chunk: TextChunk, index: int
 ) -> dict[str, Any]:
     return {
-        "kb": kb,
-        "doc_id": doc_id,
-        "generation": generation,
-        "source": source,
+        "kb": stored.kb,
+        "doc_id": stored.doc_id,
+        "generation": stored.generation,
+        "seq": stored.seq,
+        "source": stored.source,
         "title": document.title,
         "chunk_index": index,
         "page": chunk.page,

@@ -119,6 +119,8 @@ class JobOut(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
+    worker: str | None = Field(None, description="The worker holding (or last holding) it.")
+    attempts: int = Field(0, description="How many times a worker claimed it.")
     progress: JobProgress
     counts: dict[str, int] = Field(description="Files per outcome.")
     files: list[JobFileOut]

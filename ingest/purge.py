@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from core.store import VectorStore, Where
@@ -17,22 +18,30 @@ REPLACED_GRACE_S = 30.0
 class Purger:
     """Deletes hidden generations' chunks from the store, then forgets the generations."""
 
-    def __init__(self, registry: Registry, store: VectorStore) -> None:
-        self._registry = registry
+    def __init__(
+        self, registry: Registry, store: VectorStore, grace_s: float = REPLACED_GRACE_S
+    ) -> None:
+        self.registry = registry
         self._store = store
+        self._grace_s = grace_s
 
-    async def purge(self, grace_s: float = REPLACED_GRACE_S) -> int:
-        generations = self._registry.purgeable(grace_s)
+    async def purge(self, grace_s: float | None = None) -> int:
+        """Delete the chunks of generations retired at least `grace_s` ago."""
+        wait = self._grace_s if grace_s is None else grace_s
+        generations = await asyncio.to_thread(self.registry.purgeable, wait)
         for generation in generations:
             await self._store.delete(Where(generation=generation))
-            self._registry.forget(generation)
+            await asyncio.to_thread(self.registry.forget, generation)
         if generations:
             logger.info("purged %d hidden chunk generations", len(generations))
         return len(generations)
 
     async def recover(self) -> int:
-        """At start-up, before serving: finish what a killed process left half done."""
-        abandoned = self._registry.retire_staged()
+        """Finish what a killed process left half done, at start-up of an exclusive owner.
+
+        Shared deployments recover by job leases instead (`ingest.worker`).
+        """
+        abandoned = self.registry.retire_staged()
         if abandoned:
             logger.warning("%d interrupted ingestions found; removing their chunks", abandoned)
         return await self.purge(grace_s=0)
@@ -41,4 +50,4 @@ class Purger:
         """For deletions: the rows are gone already, so the chunks can go at once."""
         for generation in generations:
             await self._store.delete(Where(generation=generation))
-            self._registry.forget(generation)
+            self.registry.forget(generation)

@@ -2,9 +2,14 @@
 
 A document's identity is (knowledge base, source name). Each ingested version gets a fresh
 `generation`; its chunks are written while the generation is *staged* (hidden from queries),
-then one transaction makes it live and *retires* the previous one. Queries exclude every
-hidden generation, so they see exactly one version at any moment; retired chunks are purged
+then one transaction makes it live and *retires* the previous one. Retired chunks are purged
 after a grace period that outlasts any query still using the old snapshot.
+
+Queries filter with a `Visibility` snapshot: the hidden generations and the registry clock
+at one moment. Every registry write bumps the clock, and a staged generation's chunks carry
+the clock value of their staging (`seq`), so a query also excludes chunks staged after its
+snapshot: whatever another process commits meanwhile, a query sees exactly one version of
+each document. Processes cache the snapshot and check the clock (one read) before reuse.
 """
 
 from __future__ import annotations
@@ -12,28 +17,48 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from sqlite3 import Connection, Row
 from typing import Any
 
-from core.errors import ConfigurationError, Conflict, InvalidRequest, NotFound
-from ingest.db import Database, utc_now
+from sqlalchemy import Connection, RowMapping, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.db.engine import Database
+from core.db.schema import (
+    counters,
+    documents,
+    hidden_generations,
+    jobs,
+    knowledge_bases,
+    meta,
+    utc_now,
+)
+from core.errors import ConfigurationError, Conflict, InvalidRequest, LeaseLost, NotFound
+from core.store import Visibility
 
 KB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+CLOCK = "registry"
+
+# Runs inside the transaction that makes a generation live, with the generation it
+# replaced (None for a new document): a job records the file's outcome there, so that an
+# outcome and the document it describes commit together or not at all.
+CommitHook = Callable[[Connection, str | None], None]
 
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """A named collection of documents."""
+    """A named collection of documents; `version` changes whenever its content does."""
 
     name: str
     description: str
     created_at: str
     documents: int = 0
     chunks: int = 0
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,10 +85,25 @@ def document_id(kb: str, source: str) -> str:
     return hashlib.sha256(f"{kb}\0{source}".encode()).hexdigest()[:20]
 
 
-def _document(row: Row) -> DocumentRecord:
+def _document(row: RowMapping) -> DocumentRecord:
     values: dict[str, Any] = dict(row)
     values["metadata"] = json.loads(values["metadata"])
     return DocumentRecord(**values)
+
+
+def tick(conn: Connection) -> int:
+    """Advance the registry clock inside a write; returns the new value.
+
+    The row lock this takes also orders concurrent writers, so clock values are handed out
+    in commit order.
+    """
+    statement = (
+        counters.update()
+        .where(counters.c.name == CLOCK)
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
+    )
+    return int(conn.execute(statement).scalar_one())
 
 
 class Registry:
@@ -71,20 +111,8 @@ class Registry:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Every query asks for these two; this process is the folder's only writer, so
-        # caching them until our next write is exact, and saves two SQLite reads per query.
-        self._hidden: frozenset[str] | None = None
-        self._names: frozenset[str] | None = None
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        # Under the database lock, so that no reader caches what this write replaces.
-        with self._db.lock:
-            try:
-                with self._db.tx() as conn:
-                    yield conn
-            finally:
-                self._hidden = self._names = None
+        self._lock = threading.Lock()
+        self._cached: Visibility | None = None
 
     # -- knowledge bases -------------------------------------------------------------------
     def create_kb(self, name: str, description: str = "") -> KnowledgeBase:
@@ -94,157 +122,253 @@ class Registry:
                 "or '-', starting with a letter or digit",
                 param="name",
             )
-        with self._write() as conn:
-            if conn.execute("SELECT 1 FROM knowledge_bases WHERE name=?", (name,)).fetchone():
+        with self._db.write() as conn:
+            taken = conn.execute(
+                select(knowledge_bases.c.name).where(knowledge_bases.c.name == name)
+            )
+            if taken.first() is not None:
                 raise Conflict(f"knowledge base {name!r} already exists")
+            version = tick(conn)
             conn.execute(
-                "INSERT INTO knowledge_bases (name, description, created_at) VALUES (?, ?, ?)",
-                (name, description, utc_now()),
+                knowledge_bases.insert().values(
+                    name=name, description=description, created_at=utc_now(), version=version
+                )
             )
         return self.get_kb(name)
 
     def kb_names(self) -> frozenset[str]:
-        with self._db.lock:
-            if self._names is None:
-                rows = self._db.query("SELECT name FROM knowledge_bases")
-                self._names = frozenset(row["name"] for row in rows)
-            return self._names
+        return self.visibility().names
 
     def get_kb(self, name: str) -> KnowledgeBase:
-        for kb in self.list_kbs():
-            if kb.name == name:
-                return kb
-        raise NotFound(f"knowledge base {name!r} does not exist")
+        found = self._list_kbs(name)
+        if not found:
+            raise NotFound(f"knowledge base {name!r} does not exist")
+        return found[0]
 
     def list_kbs(self) -> list[KnowledgeBase]:
-        rows = self._db.query(
-            "SELECT k.name, k.description, k.created_at, COUNT(d.id) AS documents,"
-            " COALESCE(SUM(d.chunks), 0) AS chunks FROM knowledge_bases k"
-            " LEFT JOIN documents d ON d.kb = k.name GROUP BY k.name ORDER BY k.name"
-        )
-        return [KnowledgeBase(**dict(row)) for row in rows]
+        return self._list_kbs(None)
+
+    def _list_kbs(self, name: str | None) -> list[KnowledgeBase]:
+        k, d = knowledge_bases.c, documents.c
+        statement = (
+            select(
+                k.name, k.description, k.created_at, k.version,
+                func.count(d.id).label("documents"),
+                func.coalesce(func.sum(d.chunks), 0).label("chunks"),
+            )
+            .select_from(knowledge_bases.outerjoin(documents, d.kb == k.name))
+            .group_by(k.name, k.description, k.created_at, k.version)
+            .order_by(k.name)
+        )  # fmt: skip
+        if name is not None:
+            statement = statement.where(k.name == name)
+        with self._db.read() as conn:
+            return [KnowledgeBase(**dict(row)) for row in conn.execute(statement).mappings()]
 
     def delete_kb(self, name: str) -> list[str]:
         """Remove the knowledge base and its documents; returns their generations to purge."""
         self.get_kb(name)
-        with self._write() as conn:
-            rows = conn.execute("SELECT id, generation FROM documents WHERE kb=?", (name,))
-            generations = [(row["id"], row["generation"]) for row in rows.fetchall()]
-            for doc_id, generation in generations:
+        with self._db.write() as conn:
+            rows = conn.execute(
+                select(documents.c.id, documents.c.generation).where(documents.c.kb == name)
+            ).all()
+            tick(conn)
+            for doc_id, generation in rows:
                 self._hide(conn, generation, name, doc_id, "retired")
-            conn.execute("DELETE FROM documents WHERE kb=?", (name,))
-            conn.execute("DELETE FROM knowledge_bases WHERE name=?", (name,))
-        return [generation for _, generation in generations]
+            conn.execute(documents.delete().where(documents.c.kb == name))
+            conn.execute(knowledge_bases.delete().where(knowledge_bases.c.name == name))
+        return [generation for _, generation in rows]
 
     # -- documents -------------------------------------------------------------------------
+    def _documents(self, *conditions: Any) -> list[DocumentRecord]:
+        statement = select(documents).where(*conditions).order_by(documents.c.source)
+        with self._db.read() as conn:
+            return [_document(row) for row in conn.execute(statement).mappings()]
+
     def find_document(self, kb: str, source: str) -> DocumentRecord | None:
-        rows = self._db.query("SELECT * FROM documents WHERE kb=? AND source=?", (kb, source))
-        return _document(rows[0]) if rows else None
+        found = self._documents(documents.c.kb == kb, documents.c.source == source)
+        return found[0] if found else None
 
     def find_by_sha256(self, kb: str, sha256: str) -> DocumentRecord | None:
-        rows = self._db.query(
-            "SELECT * FROM documents WHERE kb=? AND sha256=? ORDER BY ingested_at LIMIT 1",
-            (kb, sha256),
-        )
-        return _document(rows[0]) if rows else None
+        found = self._documents(documents.c.kb == kb, documents.c.sha256 == sha256)
+        return min(found, key=lambda d: d.ingested_at) if found else None
 
     def get_document(self, kb: str, doc_id: str) -> DocumentRecord:
-        rows = self._db.query("SELECT * FROM documents WHERE kb=? AND id=?", (kb, doc_id))
-        if not rows:
+        found = self._documents(documents.c.kb == kb, documents.c.id == doc_id)
+        if not found:
             raise NotFound(f"document {doc_id!r} does not exist in knowledge base {kb!r}")
-        return _document(rows[0])
+        return found[0]
 
     def list_documents(self, kb: str) -> list[DocumentRecord]:
         self.get_kb(kb)
-        rows = self._db.query("SELECT * FROM documents WHERE kb=? ORDER BY source", (kb,))
-        return [_document(row) for row in rows]
+        return self._documents(documents.c.kb == kb)
 
     def delete_document(self, kb: str, doc_id: str) -> str:
         """Drop the document row and hide its chunks at once; returns the generation to purge."""
         record = self.get_document(kb, doc_id)
-        with self._write() as conn:
+        with self._db.write() as conn:
+            version = tick(conn)
             self._hide(conn, record.generation, kb, doc_id, "retired")
-            conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+            conn.execute(documents.delete().where(documents.c.id == doc_id))
+            self._touch_kb(conn, kb, version)
         return record.generation
 
     # -- index identity --------------------------------------------------------------------
     def check_index(self, signature: str) -> None:
         """Refuse to mix vectors of another embedding model or tokenizer into this index."""
-        rows = self._db.query("SELECT value FROM meta WHERE key='index'")
-        has_documents = bool(self._db.query("SELECT 1 FROM documents LIMIT 1"))
-        if rows and rows[0]["value"] != signature and has_documents:
-            raise ConfigurationError(
-                f"this data folder's index was built with {rows[0]['value']}, but this "
-                f"configuration embeds with {signature}: use a new data folder and ingest again"
-            )
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('index', ?)", (signature,)
-            )
+        with self._db.write() as conn:
+            stored = conn.execute(select(meta.c.value).where(meta.c.key == "index")).scalar()
+            has_documents = conn.execute(select(documents.c.id).limit(1)).first() is not None
+            if stored is not None and stored != signature and has_documents:
+                raise ConfigurationError(
+                    f"this index was built with {stored}, but this configuration embeds with "
+                    f"{signature}: use a new data folder (or database) and ingest again"
+                )
+            self._upsert(conn, meta, {"key": "index", "value": signature}, ["key"])
 
     # -- generations -----------------------------------------------------------------------
-    def stage(self, generation: str, kb: str, doc_id: str) -> None:
-        """Hide a generation before any of its chunks is written."""
-        with self._write() as conn:
-            self._hide(conn, generation, kb, doc_id, "staged")
+    def stage(self, generation: str, kb: str, doc_id: str, job_id: str | None = None) -> int:
+        """Hide a generation before any of its chunks is written; returns its `seq`."""
+        with self._db.write() as conn:
+            seq = tick(conn)
+            self._hide(conn, generation, kb, doc_id, "staged", job_id=job_id, seq=seq)
+        return seq
 
-    def commit(self, record: DocumentRecord) -> str | None:
-        """Make `record` live and retire the version it replaces, in one transaction."""
-        with self._write() as conn:
-            old = conn.execute("SELECT generation FROM documents WHERE id=?", (record.id,))
-            previous = old.fetchone()
-            conn.execute("DELETE FROM documents WHERE id=?", (record.id,))
+    def commit(self, record: DocumentRecord, hook: CommitHook | None = None) -> str | None:
+        """Make `record` live and retire the version it replaces, in one transaction.
+
+        Raises LeaseLost when the generation is no longer staged: the job's lease ran out and
+        its staged generation was retired (its chunks may be purged already).
+        """
+        h, d = hidden_generations.c, documents.c
+        with self._db.write() as conn:
+            staged = conn.execute(
+                select(h.state).where(h.generation == record.generation).with_for_update()
+            ).scalar()
+            if staged != "staged":
+                raise LeaseLost(
+                    f"generation {record.generation} of {record.source!r} was retired while "
+                    "being written (its job was taken over); it is not made live"
+                )
+            version = tick(conn)
+            previous = conn.execute(select(d.generation).where(d.id == record.id)).scalar()
+            conn.execute(documents.delete().where(d.id == record.id))
             values = {**record.__dict__, "metadata": json.dumps(record.metadata)}
-            columns = ", ".join(values)
-            marks = ", ".join("?" for _ in values)
-            conn.execute(
-                f"INSERT INTO documents ({columns}) VALUES ({marks})", tuple(values.values())
-            )
-            conn.execute("DELETE FROM hidden_generations WHERE generation=?", (record.generation,))
-            if previous is None:
-                return None
-            self._hide(conn, previous["generation"], record.kb, record.id, "retired")
-            return str(previous["generation"])
+            conn.execute(documents.insert().values(**values))
+            conn.execute(hidden_generations.delete().where(h.generation == record.generation))
+            if previous is not None:
+                self._hide(conn, previous, record.kb, record.id, "retired")
+            self._touch_kb(conn, record.kb, version)
+            if hook is not None:
+                hook(conn, previous)
+        return previous
 
     def abandon(self, generation: str) -> None:
         """A staged generation that failed: keep it hidden until its chunks are purged."""
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE hidden_generations SET state='retired', since=? WHERE generation=?",
-                (utc_now(), generation),
-            )
+        self._retire(hidden_generations.c.generation == generation)
+
+    def visibility(self) -> Visibility:
+        """The current snapshot for queries; cached until another write moves the clock."""
+        with self._db.read() as conn:
+            clock = conn.execute(select(counters.c.value).where(counters.c.name == CLOCK))
+            now = int(clock.scalar_one())
+        with self._lock:
+            if self._cached is not None and self._cached.clock == now:
+                return self._cached
+        with self._db.snapshot() as conn:
+            clock_now = conn.execute(select(counters.c.value).where(counters.c.name == CLOCK))
+            value = int(clock_now.scalar_one())
+            hidden = conn.execute(select(hidden_generations.c.generation)).scalars().all()
+            kbs = conn.execute(select(knowledge_bases.c.name, knowledge_bases.c.version)).all()
+        snapshot = Visibility(value, frozenset(hidden), {name: int(v) for name, v in kbs})
+        with self._lock:
+            if self._cached is None or (self._cached.clock or 0) <= value:
+                self._cached = snapshot
+        return snapshot
 
     def hidden_generations(self) -> frozenset[str]:
-        with self._db.lock:
-            if self._hidden is None:
-                rows = self._db.query("SELECT generation FROM hidden_generations")
-                self._hidden = frozenset(row["generation"] for row in rows)
-            return self._hidden
+        return self.visibility().hidden
 
     def purgeable(self, grace_s: float) -> list[str]:
         cutoff = (datetime.now(UTC) - timedelta(seconds=grace_s)).isoformat(timespec="seconds")
-        rows = self._db.query(
-            "SELECT generation FROM hidden_generations WHERE state='retired' AND since<=?",
-            (cutoff,),
-        )
-        return [row["generation"] for row in rows]
+        h = hidden_generations.c
+        statement = select(h.generation).where(h.state == "retired", h.since <= cutoff)
+        with self._db.read() as conn:
+            return list(conn.execute(statement).scalars())
 
     def retire_staged(self) -> int:
-        """At start-up: staged generations belong to an ingestion that died with its process."""
-        with self._write() as conn:
-            cursor = conn.execute(
-                "UPDATE hidden_generations SET state='retired' WHERE state='staged'"
-            )
-            return cursor.rowcount
+        """Retire every staged generation: only for the exclusive owner of a data folder.
+
+        At its start-up, a staged generation belongs to an ingestion that died with its process.
+        """
+        return self._retire(hidden_generations.c.state == "staged")
+
+    def retire_orphans(self) -> int:
+        """Retire staged generations whose job no longer holds a live lease.
+
+        Safe while their writer may still be running: its commit finds the generation
+        retired and gives up (LeaseLost), so nothing half-written ever goes live.
+        """
+        h, j = hidden_generations.c, jobs.c
+        alive = select(j.id).where(j.status == "running", j.lease_expires > self._db.now())
+        return self._retire(
+            and_(h.state == "staged", or_(h.job_id.is_(None), h.job_id.not_in(alive)))
+        )
+
+    def retire_job(self, conn: Connection, job_id: str) -> None:
+        """Inside a job claim: what an earlier holder of the job left staged goes."""
+        h = hidden_generations.c
+        condition = and_(h.state == "staged", h.job_id == job_id)
+        if conn.execute(select(h.generation).where(condition).limit(1)).first() is not None:
+            tick(conn)
+            conn.execute(hidden_generations.update().where(condition).values(
+                state="retired", since=utc_now()
+            ))  # fmt: skip
 
     def forget(self, generation: str) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM hidden_generations WHERE generation=?", (generation,))
+        with self._db.write() as conn:
+            tick(conn)
+            conn.execute(
+                hidden_generations.delete().where(hidden_generations.c.generation == generation)
+            )
+
+    def _retire(self, condition: Any) -> int:
+        with self._db.write() as conn:
+            tick(conn)
+            cursor = conn.execute(
+                hidden_generations.update()
+                .where(condition, hidden_generations.c.state == "staged")
+                .values(state="retired", since=utc_now())
+            )
+            return int(cursor.rowcount)
 
     @staticmethod
-    def _hide(conn: Any, generation: str, kb: str, doc_id: str, state: str) -> None:
+    def _touch_kb(conn: Connection, kb: str, version: int) -> None:
         conn.execute(
-            "INSERT OR REPLACE INTO hidden_generations (generation, kb, doc_id, state, since)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (generation, kb, doc_id, state, utc_now()),
+            knowledge_bases.update().where(knowledge_bases.c.name == kb).values(version=version)
         )
+
+    def _hide(
+        self,
+        conn: Connection,
+        generation: str,
+        kb: str,
+        doc_id: str,
+        state: str,
+        *,
+        job_id: str | None = None,
+        seq: int | None = None,
+    ) -> None:
+        values = {
+            "generation": generation, "kb": kb, "doc_id": doc_id, "state": state,
+            "since": utc_now(), "job_id": job_id, "seq": seq,
+        }  # fmt: skip
+        self._upsert(conn, hidden_generations, values, ["generation"])
+
+    def _upsert(
+        self, conn: Connection, table: Any, values: dict[str, Any], keys: list[str]
+    ) -> None:
+        insert = pg_insert if not self._db.is_sqlite else sqlite_insert
+        statement = insert(table).values(**values)
+        changes = {k: v for k, v in values.items() if k not in keys}
+        conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))

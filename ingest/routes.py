@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile, status
 
 from core.errors import InvalidRequest
 from core.store.base import Where
-from ingest.jobs import Job, JobFile
+from ingest.jobs import Job
 from ingest.protocol import (
     ChunkList,
     ChunkOut,
@@ -70,12 +69,10 @@ async def upload(kb: str, rt: RuntimeDep, files: Annotated[list[UploadFile], Fil
     rt.registry.get_kb(kb)
     if not files:
         raise InvalidRequest("no files in the upload", param="files")
-    job_id, folder = rt.runner.new_upload_dir()
-    stored = [
-        await _store_upload(upload, folder / f"{i:05d}", i, rt.settings.max_file_bytes)
-        for i, upload in enumerate(files)
-    ]
-    return _job(rt, rt.runner.submit(job_id, kb, stored))
+    job_id = rt.uploads.new_job()
+    cap = rt.settings.max_file_bytes
+    stored = [await rt.uploads.store(job_id, upload, i, cap) for i, upload in enumerate(files)]
+    return _job(await asyncio.to_thread(rt.submit, kb, stored, job_id))
 
 
 @router.get("/knowledge-bases/{kb}/documents")
@@ -120,26 +117,7 @@ async def delete_document(kb: str, doc_id: str, rt: RuntimeDep) -> Deleted:
 @router.get("/jobs/{job_id}")
 async def get_job(job_id: str, rt: RuntimeDep) -> JobOut:
     """Report a job's progress and each file's outcome."""
-    return _job(rt, rt.runner.jobs.get(job_id))
-
-
-def source_name(filename: str | None, position: int) -> str:
-    """The client's name for the file, with path separators normalised."""
-    name = (filename or "").replace("\\", "/").lstrip("/")
-    return name or f"upload-{position + 1}"
-
-
-async def _store_upload(upload: UploadFile, target: Path, position: int, cap: int) -> JobFile:
-    # Copy at most cap + 1 bytes: enough for the pipeline to report the file as too large
-    # without filling the disk with it.
-    size = 0
-    with target.open("wb") as out:
-        while size <= cap and (block := await upload.read(1 << 20)):
-            block = block[: cap + 1 - size]
-            await asyncio.to_thread(out.write, block)
-            size += len(block)
-    await upload.close()
-    return JobFile(position, source_name(upload.filename, position), str(target), size)
+    return _job(await asyncio.to_thread(rt.jobs.get, job_id))
 
 
 def _kb(kb: KnowledgeBase) -> KnowledgeBaseOut:
@@ -150,20 +128,24 @@ def _document(record: DocumentRecord) -> DocumentOut:
     return DocumentOut(**{k: v for k, v in record.__dict__.items() if k != "generation"})
 
 
-def _job(rt: RuntimeDep, job: Job) -> JobOut:
-    files = [JobFileOut(**f.__dict__) for f in job.files]
+def _job(job: Job) -> JobOut:
+    files = [JobFileOut(**_fields(f, "upload")) for f in job.files]
     done = [f for f in files if f.outcome is not None]
-    live = rt.runner.live.get(job.id)
+    running = job.status == "running"
     progress = JobProgress(
         files_total=len(files),
         files_done=len(done),
-        pages=live.pages if live else sum(f.pages for f in done),
-        chunks=live.chunks if live else sum(f.chunks for f in done),
-        current_file=live.current_file if live else None,
+        pages=job.pages if running else sum(f.pages for f in done),
+        chunks=job.chunks if running else sum(f.chunks for f in done),
+        current_file=job.current_file if running else None,
     )
     counts = Counter(f.outcome for f in done if f.outcome)
-    return JobOut(**_without_files(job), progress=progress, counts=dict(counts), files=files)
+    fields = _fields(job, "files", "current_file", "pages", "chunks", "lease_owner", "attempts")
+    return JobOut(
+        **fields, worker=job.lease_owner, attempts=job.attempts, progress=progress,
+        counts=dict(counts), files=files,
+    )  # fmt: skip
 
 
-def _without_files(job: Job) -> dict[str, object]:
-    return {k: v for k, v in job.__dict__.items() if k != "files"}
+def _fields(value: object, *without: str) -> dict[str, object]:
+    return {k: v for k, v in value.__dict__.items() if k not in without}

@@ -5,33 +5,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from core.db.engine import Database, database_url
+from core.db.migrate import upgrade
 from core.embeddings import Embedder, SentenceTransformerEmbedder
 from core.sparse import SPARSE_VERSION, Bm25Encoder
 from core.store import VectorStore, open_store
 from ingest.chunker import Chunker
 from ingest.datafolder import DataFolder
-from ingest.db import Database
-from ingest.jobs import JobStore
+from ingest.jobs import Job, JobFile, JobStore
 from ingest.parsers.select import ParserSet
 from ingest.pipeline import Ingestor
-from ingest.purge import REPLACED_GRACE_S, Purger
+from ingest.purge import Purger
 from ingest.registry import Registry
-from ingest.runner import JobRunner
 from ingest.settings import IngestSettings
+from ingest.uploads import Uploads
+from ingest.worker import Worker
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class IngestRuntime:
-    """Everything ingestion needs, owned together; `open` claims the data folder."""
+    """Everything ingestion needs, owned together.
+
+    Embedded (SQLite or Qdrant Edge): `open` claims the data folder, so this process is the
+    only one using it. Shared (PostgreSQL and a Qdrant server): nothing is claimed; any
+    number of API replicas and workers open their own runtime on the same state.
+    """
 
     settings: IngestSettings
-    folder: DataFolder
+    folder: DataFolder | None
     db: Database
     registry: Registry
+    jobs: JobStore
+    uploads: Uploads
     store: VectorStore
     embedder: Embedder
     parsers: ParserSet
@@ -39,8 +48,8 @@ class IngestRuntime:
     bm25: Bm25Encoder
     ingestor: Ingestor
     purger: Purger
-    runner: JobRunner
-    _janitor: asyncio.Task[None] | None = None
+    worker: Worker
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     async def open(
@@ -50,29 +59,33 @@ class IngestRuntime:
         server_url: str | None = None,
         embedder: Embedder | None = None,
     ) -> IngestRuntime:
-        """Claim the data folder (DataFolderBusy if taken), open the store, recover crashes.
+        """Open the store and recover crashes; claim the data folder unless state is shared.
 
         Pass `embedder` to share one loaded model between runtimes (tests, benchmarks).
         """
-        folder = DataFolder(settings.data_dir)
-        folder.claim(server_url)
+        folder = None if settings.shared else DataFolder(settings.data_dir)
+        if folder is not None:
+            folder.claim(server_url)
         try:
             return await cls._build(settings, folder, embedder)
         except BaseException:
-            folder.release()
+            if folder is not None:
+                folder.release()
             raise
 
     @classmethod
     async def _build(
-        cls, settings: IngestSettings, folder: DataFolder, embedder: Embedder | None
+        cls, settings: IngestSettings, folder: DataFolder | None, embedder: Embedder | None
     ) -> IngestRuntime:
-        db = Database(settings.data_dir / "registry.sqlite3")
-        registry = Registry(db)
-        if embedder is None:
-            embedder = await asyncio.to_thread(SentenceTransformerEmbedder, settings.embedding)
-        model: Embedder = embedder
+        db = Database(database_url(settings.database_url, settings.data_dir))
         try:
-            registry.check_index(f"{model.name} ({model.dimension}d) + {SPARSE_VERSION}")
+            await asyncio.to_thread(upgrade, db)
+            registry = Registry(db)
+            if embedder is None:
+                embedder = await asyncio.to_thread(SentenceTransformerEmbedder, settings.embedding)
+            model: Embedder = embedder
+            signature = f"{model.name} ({model.dimension}d) + {SPARSE_VERSION}"
+            await asyncio.to_thread(registry.check_index, signature)
         except BaseException:
             db.close()
             raise
@@ -87,35 +100,37 @@ class IngestRuntime:
             registry=registry, max_file_bytes=settings.max_file_bytes,
             batch_size=settings.embedding.batch_size,
         )  # fmt: skip
-        purger = Purger(registry, store)
-        await purger.recover()
-        runner = JobRunner(JobStore(db), ingestor, purger, settings.data_dir / "uploads")
+        jobs = JobStore(db, registry)
+        purger = Purger(registry, store, settings.worker.purge_grace_s)
+        if folder is not None:
+            # The only process on this folder: whatever is staged or leased died with its
+            # process, so recover it all now instead of waiting for leases to run out.
+            await purger.recover()
+            await asyncio.to_thread(jobs.release_all)
+        uploads = Uploads(settings.uploads_path)
+        worker = Worker(jobs, ingestor, purger, uploads, settings.worker)
         return cls(
-            settings, folder, db, registry, store, model, parsers, chunker, bm25, ingestor,
-            purger, runner,
+            settings, folder, db, registry, jobs, uploads, store, model, parsers, chunker, bm25,
+            ingestor, purger, worker,
         )  # fmt: skip
 
-    async def start_background(self) -> None:
-        """For servers: run queued jobs and purge replaced chunks periodically."""
-        await self.runner.start()
-        self._janitor = asyncio.create_task(self._purge_periodically(), name="ingest-janitor")
+    def submit(self, kb: str, files: list[JobFile], job_id: str) -> Job:
+        """Queue a job; the in-process worker, if any, takes it at once."""
+        job = self.jobs.create(kb, files, job_id)
+        self.worker.wake()
+        return job
 
-    async def _purge_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(REPLACED_GRACE_S)
-            try:
-                await self.purger.purge()
-            except Exception:
-                # Boundary: a failed purge is retried next round; chunks stay hidden meanwhile.
-                logger.exception("purging replaced chunks failed")
+    def start_worker(self) -> None:
+        """Run this runtime's worker in the background until `close`."""
+        self._tasks.append(asyncio.create_task(self.worker.run(), name="ingest-worker"))
 
     async def close(self) -> None:
-        await self.runner.stop()
-        if self._janitor is not None:
-            self._janitor.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._janitor
+                await task
         await self.parsers.aclose()
         await self.store.close()
         self.db.close()
-        self.folder.release()
+        if self.folder is not None:
+            self.folder.release()

@@ -33,6 +33,29 @@ class ChunkSettings(BaseModel):
     overlap_tokens: int = Field(32, ge=0, description="Tokens repeated from the previous chunk.")
 
 
+class WorkerSettings(BaseModel):
+    """Ingest workers: where they run and how they hold the jobs they claim."""
+
+    in_process: bool = Field(
+        True,
+        description="Run an ingest worker inside `kb serve` (the embedded default). Services "
+        "mode sets false and runs `python -m ingest worker` processes instead.",
+    )
+    lease_s: float = Field(
+        30.0, gt=1, description="A claimed job's lease; renewed every third of it. A worker "
+        "that dies loses its jobs to others after at most this long."
+    )  # fmt: skip
+    poll_s: float = Field(1.0, gt=0, description="How often an idle worker looks for jobs.")
+    purge_grace_s: float = Field(
+        30.0, ge=0, description="Chunks of a replaced or abandoned version are deleted this "
+        "long after it was hidden: longer than any query still reading the old snapshot."
+    )  # fmt: skip
+    janitor_s: float = Field(
+        30.0, gt=0, description="How often a worker purges replaced chunks and retires "
+        "generations that dead workers left staged."
+    )  # fmt: skip
+
+
 class IngestSettings(BaseSettings):
     """Everything ingestion needs; nested fields use `__`, e.g. KB_CHUNK__MAX_TOKENS."""
 
@@ -41,6 +64,17 @@ class IngestSettings(BaseSettings):
     )
 
     data_dir: Path = Field(default_factory=default_data_dir, description="The one data folder.")
+    database_url: str | None = Field(
+        None,
+        description="The metadata store every service shares, e.g. postgresql://kb:secret@"
+        "postgres/kb (services mode); unset: SQLite in the data folder.",
+    )
+    uploads_dir: Path | None = Field(
+        None,
+        description="Where uploads wait for a worker; every API replica and worker must "
+        "mount the same folder. Default: uploads/ in the data folder.",
+    )
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     max_file_bytes: int = Field(100 * MIB, ge=1, description="Files over this size are refused.")
     max_unzipped_bytes: int = Field(
         500 * MIB, ge=1, description="Bound on a DOCX's decompressed size (zip bombs)."
@@ -58,6 +92,19 @@ class IngestSettings(BaseSettings):
         validation_alias=AliasChoices("QDRANT_URL"),
         description="Same as KB_STORE__QDRANT_URL.",
     )
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.uploads_dir or self.data_dir / "uploads"
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes share this deployment's state.
+
+        With PostgreSQL and a Qdrant server, nobody claims the data folder and crash
+        recovery goes by job leases.
+        """
+        return bool(self.database_url) and bool(self.store.qdrant_url)
 
     def model_post_init(self, _context: object) -> None:
         if self.tika_url and not self.tika.url:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from core.errors import RagError
 from finetune.cli import cli as finetune_cli
+from ingest.cli import worker
 from ingest.outcome import Outcome
 from kb.ask_command import ask_command
 from kb.eval_command import eval_command
@@ -31,11 +32,25 @@ def cli(log_level: str) -> None:
     )
 
 
-@cli.command()
+class _FilesUnlessNamed(click.Group):
+    """`kb ingest PATHS... --kb K` ingests files; `kb ingest worker` runs an ingest worker."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] != "--help"):
+            args = ["files", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_FilesUnlessNamed)
+def ingest() -> None:
+    """Ingest files (`kb ingest PATHS --kb K`), or run a worker (`kb ingest worker`)."""
+
+
+@ingest.command("files")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--kb", "kb_name", required=True, help="Knowledge base (created if missing).")
 @data_dir_option
-def ingest(paths: tuple[Path, ...], kb_name: str, data_dir: Path | None) -> None:
+def ingest_files(paths: tuple[Path, ...], kb_name: str, data_dir: Path | None) -> None:
     """Parse, chunk, embed and store files and folders (recursively) into a knowledge base."""
     console = Console(stderr=False)
     files, missing = collect(paths)
@@ -51,6 +66,7 @@ def ingest(paths: tuple[Path, ...], kb_name: str, data_dir: Path | None) -> None
         sys.exit(1)
 
 
+ingest.add_command(worker)
 cli.add_command(serve)
 cli.add_command(ask_command)
 cli.add_command(search_command)

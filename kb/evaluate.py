@@ -95,8 +95,7 @@ async def run_eval(
         ids = {_file_name(doc_id): doc_id for doc_id in beir.corpus}
         retriever = HybridRetriever(
             store=runtime.store, embedder=runtime.embedder, bm25=runtime.bm25,
-            hidden_generations=runtime.registry.hidden_generations,
-            knowledge_bases=runtime.registry.kb_names, settings=retrieval,
+            visibility=runtime.registry.visibility, settings=retrieval,
         )  # fmt: skip
         results: dict[str, Scores] = {}
         with Progress(console=console) as progress:

@@ -8,8 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from core.errors import LeaseLost
 from ingest.client import UPLOAD_BATCH_FILES, IngestClient
+from ingest.jobs import JobFile
 from ingest.outcome import FileResult, Outcome
+from ingest.protocol import JobFileOut
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
 from kb.local_or_remote import local_or_remote
@@ -50,15 +53,7 @@ async def run_ingest(
     async def local(runtime: IngestRuntime) -> list[FileResult]:
         if kb not in runtime.registry.kb_names():
             runtime.registry.create_kb(kb)
-        results: list[FileResult] = []
-        with BarProgress(console, len(files)) as bar:
-            for path, source in files:
-                results.append(await runtime.ingestor.ingest(kb, path, source, bar))
-        # This process owns the folder, so no query can still be reading replaced chunks.
-        await runtime.purger.purge(grace_s=0)
-        with console.status("indexing"):
-            await runtime.ingestor.optimize()
-        return results
+        return await _ingest_here(runtime, kb, files, console)
 
     async def remote(url: str) -> list[FileResult]:
         console.print(f"data folder in use by the server at {url}: sending files to it")
@@ -66,6 +61,40 @@ async def run_ingest(
 
     console.print("loading the embedding model and the store…")
     return await local_or_remote(settings, local, remote)
+
+
+async def _ingest_here(
+    runtime: IngestRuntime, kb: str, files: list[tuple[Path, str]], console: Console
+) -> list[FileResult]:
+    """As a job this process leases and runs itself: crash recovery works as for uploads."""
+    listed = [
+        JobFile(i, source, str(path.resolve()), _size(path), upload=False)
+        for i, (path, source) in enumerate(files)
+    ]
+    job = runtime.jobs.create(kb, listed)
+    lease = runtime.jobs.take(job.id, runtime.worker.name, runtime.settings.worker.lease_s)
+    with BarProgress(console, len(files)) as bar:
+        done = await runtime.worker.run_job(lease, bar)
+    if done is None:
+        raise LeaseLost(f"job {job.id} was taken over by another worker while this ran")
+    if runtime.folder is not None:
+        # This process owns the folder, so no query can still be reading replaced chunks.
+        await runtime.purger.purge(grace_s=0)
+    return [_result(f, done.error) for f in done.files]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _result(file: JobFile | JobFileOut, error: str | None) -> FileResult:
+    return FileResult(
+        file.name, Outcome(file.outcome or "failed"), file.doc_id, file.pages, file.chunks,
+        file.reason, file.message or (error if file.outcome is None else None),
+    )  # fmt: skip
 
 
 async def _ingest_remote(
@@ -88,13 +117,7 @@ async def _ingest_remote(
                     )
                     await asyncio.sleep(POLL_S)
                     job = await client.job(job.id)
-                results.extend(
-                    FileResult(
-                        f.name, Outcome(f.outcome or "failed"), f.doc_id, f.pages, f.chunks,
-                        f.reason, f.message or (job.error if f.outcome is None else None),
-                    )
-                    for f in job.files
-                )  # fmt: skip
+                results.extend(_result(f, job.error) for f in job.files)
                 pages_before += sum(f.pages for f in job.files)
                 chunks_before += sum(f.chunks for f in job.files)
                 bar.set_totals(start + len(job.files), pages_before, chunks_before, None)

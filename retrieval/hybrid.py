@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.embeddings import Embedder
 from core.errors import InvalidRequest, NotFound
 from core.sparse import Bm25Encoder
-from core.store import ScoredChunk, VectorQuery, VectorStore, Where
+from core.store import ScoredChunk, VectorQuery, VectorStore, Visibility
 from retrieval.dedup import collapse
 from retrieval.protocol import Hit, Mode
 from retrieval.rerank import Reranker
@@ -39,8 +39,8 @@ def to_hit(chunk: ScoredChunk | Any, score: float) -> Hit:
 class HybridRetriever:
     """Dense + BM25 search over live chunks of the asked knowledge bases.
 
-    `hidden_generations` and `knowledge_bases` come from the document registry, which owns
-    which document versions are live and which knowledge bases exist.
+    `visibility` comes from the document registry, which owns which document versions are
+    live and which knowledge bases exist; each search works from one snapshot of it.
     """
 
     def __init__(
@@ -49,13 +49,12 @@ class HybridRetriever:
         store: VectorStore,
         embedder: Embedder,
         bm25: Bm25Encoder,
-        hidden_generations: Callable[[], frozenset[str]],
-        knowledge_bases: Callable[[], Collection[str]],
+        visibility: Callable[[], Visibility],
         settings: RetrievalSettings,
         reranker: Reranker | None = None,
     ) -> None:
         self._store, self._embedder, self._bm25 = store, embedder, bm25
-        self._hidden, self._known = hidden_generations, knowledge_bases
+        self._visibility = visibility
         self._settings, self._reranker = settings, reranker
 
     async def retrieve(
@@ -63,11 +62,12 @@ class HybridRetriever:
     ) -> list[Hit]:
         if not query.strip():
             raise InvalidRequest("the query is empty", param="query")
-        known = self._known()
-        if unknown := [kb for kb in kbs if kb not in known]:
+        visible = self._visibility()
+        if unknown := [kb for kb in kbs if kb not in visible.versions]:
             raise NotFound(f"unknown knowledge base(s): {', '.join(unknown)}")
         candidates = max(top_k * 3, self._settings.rerank_candidates if self._reranker else 0)
-        chunks = await self._store.query(await self._vector_query(query, kbs, candidates, mode))
+        vector_query = await self._vector_query(query, visible, kbs, candidates, mode)
+        chunks = await self._store.query(vector_query)
         kept = collapse(
             chunks, [c.payload.get("text", "") for c in chunks], self._settings.dedup_jaccard
         )
@@ -76,11 +76,11 @@ class HybridRetriever:
             hits = await self._rerank(query, hits)
         hits = hits[:top_k]
         if self._settings.neighbours:
-            hits = await self._with_neighbours(hits)
+            hits = await self._with_neighbours(hits, visible)
         return hits
 
     async def _vector_query(
-        self, query: str, kbs: Sequence[str], limit: int, mode: Mode
+        self, query: str, visible: Visibility, kbs: Sequence[str], limit: int, mode: Mode
     ) -> VectorQuery:
         s = self._settings
         dense = None
@@ -89,7 +89,7 @@ class HybridRetriever:
         sparse = self._bm25.query(query) if mode is not Mode.DENSE else None
         dense_weight = s.cjk_dense_weight if cjk_share(query) >= 0.3 else s.dense_weight
         return VectorQuery(
-            Where(kbs=tuple(kbs), hidden_generations=self._hidden()), limit=limit,
+            visible.where(kbs), limit=limit,
             dense=dense, sparse=sparse, prefetch_limit=max(s.prefetch_limit, limit),
             rrf_k=s.rrf_k, dense_weight=dense_weight, sparse_weight=s.sparse_weight,
         )  # fmt: skip
@@ -100,12 +100,12 @@ class HybridRetriever:
         ranked = sorted(zip(scores, hits, strict=True), key=lambda pair: -pair[0])
         return [hit.model_copy(update={"score": score}) for score, hit in ranked]
 
-    async def _with_neighbours(self, hits: list[Hit]) -> list[Hit]:
-        n, hidden = self._settings.neighbours, self._hidden()
+    async def _with_neighbours(self, hits: list[Hit], visible: Visibility) -> list[Hit]:
+        n = self._settings.neighbours
         out = []
         for hit in hits:
-            where = Where(
-                kbs=(hit.kb,), doc_id=hit.document_id, hidden_generations=hidden,
+            where = visible.where(
+                [hit.kb], doc_id=hit.document_id,
                 chunk_range=(hit.chunk_index - n, hit.chunk_index + n),
             )  # fmt: skip
             around = sorted(await self._store.scroll(where), key=lambda c: c.payload["chunk_index"])

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core import health
+from core.cache.factory import open_cache
+from core.cache.protocol import Cache
 from core.embeddings import Embedder
 from core.errors import install_error_handlers
 from core.llm.client import LLMClient
@@ -20,6 +22,7 @@ from retrieval.rerank import CrossEncoderReranker
 from retrieval.routes import router as retrieval_router
 from search_proxy.protocol import WebSearch
 from search_proxy.settings import SearchProxySettings
+from serving.chat.cache import AnswerCache
 from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
@@ -38,8 +41,7 @@ def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> Hybrid
         store=runtime.store,
         embedder=runtime.embedder,
         bm25=runtime.bm25,
-        hidden_generations=runtime.registry.hidden_generations,
-        knowledge_bases=runtime.registry.kb_names,
+        visibility=runtime.registry.visibility,
         settings=settings.retrieval,
         reranker=CrossEncoderReranker(model) if model else None,
     )
@@ -50,15 +52,20 @@ def build_chat(
     retriever: HybridRetriever,
     settings: ServingSettings,
     web: WebSearch | None = None,
-    alias: ModelAlias | None = None,
+    cache: Cache | None = None,
 ) -> ChatService:
     """Answers over the runtime's knowledge bases; with an LLM and web search when configured.
 
-    The LLM is asked for the model alias's current target (a promoted adapter, or the base).
+    The LLM is asked for the model alias's current target (a promoted adapter, or the base);
+    answers are cached in `cache` when one is given.
     """
     chat = settings.chat
-    alias = alias or ModelAlias(runtime.settings.data_dir, settings.llm.model)
+    alias = ModelAlias(runtime.db, settings.llm.model)
     llm = LLMClient(settings.llm, model=lambda: alias.model) if settings.llm.base_url else None
+    answers = None
+    if cache is not None:
+        fingerprint = {"chat": chat, "retrieval": settings.retrieval, "llm": settings.llm}
+        answers = AnswerCache(cache, settings.cache.ttl_s, fingerprint)
     return ChatService(
         retriever=retriever,
         extractive=ExtractiveAnswerer(
@@ -66,11 +73,12 @@ def build_chat(
             sentences=chat.extractive_sentences,
             min_similarity=chat.extractive_min_similarity,
         ),
-        knowledge_bases=runtime.registry.kb_names,
+        visibility=runtime.registry.visibility,
         settings=chat,
         llm=llm,
         web=web,
         web_settings=settings.web,
+        cache=answers,
     )
 
 
@@ -78,10 +86,12 @@ def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], N
     def attach(app: FastAPI, runtime: IngestRuntime) -> None:
         data = runtime.settings.data_dir
         app.state.retriever = build_retriever(runtime, settings)
-        app.state.model_alias = ModelAlias(data, settings.llm.model)
-        app.state.feedback = FeedbackStore(data / "feedback.sqlite3")
+        app.state.model_alias = ModelAlias(runtime.db, settings.llm.model)
+        app.state.model_alias.import_legacy(data)
+        app.state.feedback = FeedbackStore(runtime.db)
+        app.state.feedback.import_legacy(data)
         app.state.chat = build_chat(
-            runtime, app.state.retriever, settings, app.state.web, app.state.model_alias
+            runtime, app.state.retriever, settings, app.state.web, app.state.cache
         )
 
     return attach
@@ -96,6 +106,14 @@ def _answering(
     async def wrapped(app: FastAPI) -> AsyncIterator[None]:
         async with open_web_search(settings.web, search) as web:
             app.state.web = web
+            cache = settings.cache
+            app.state.cache = (
+                await open_cache(
+                    settings.redis_url, prefix=settings.redis_prefix, max_entries=cache.max_entries
+                )
+                if cache.enabled
+                else None
+            )
             async with lifespan(app):
                 try:
                     yield

@@ -2,23 +2,29 @@
 
 `KB_LLM__MODEL` is the alias (and its default target: the base model). When fine-tuning
 promotes an adapter it loads it into vLLM under a new name and `PUT /v1/model-alias` points the
-alias there; rollback points it back. The target is kept in `model-alias.json` in the data
-folder, replaced atomically, so a restart keeps serving the promoted adapter.
+alias there; rollback points it back. The target lives in the shared metadata store, so every
+API replica sends the same name, and a restart keeps serving the promoted adapter.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
+from core.db.engine import Database
+from core.db.schema import shared_state, utc_now
 from core.errors import ConfigurationError
 
-FILE_NAME = "model-alias.json"
+logger = logging.getLogger(__name__)
+
+KEY = "model_alias"
+LEGACY_FILE = "model-alias.json"
 
 
 class AliasOut(BaseModel):
@@ -35,31 +41,39 @@ class AliasIn(BaseModel):
 
 
 class ModelAlias:
-    """The current target of the alias, read once and written through."""
+    """The alias's current target, read from the store for every request that needs it."""
 
-    def __init__(self, folder: Path, alias: str) -> None:
-        self._path, self.alias = folder / FILE_NAME, alias
-        self._target: str | None = None
-        if self._path.exists():
-            try:
-                self._target = json.loads(self._path.read_text(encoding="utf-8"))["model"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigurationError(f"{self._path} is unreadable: {exc}") from exc
+    def __init__(self, db: Database, alias: str) -> None:
+        self._db, self.alias = db, alias
 
     @property
     def model(self) -> str:
         """The name to send to the LLM server."""
-        return self._target or self.alias
+        with self._db.read() as conn:
+            value = conn.execute(select(shared_state.c.value).where(shared_state.c.key == KEY))
+            stored = value.scalar()
+        target = json.loads(stored)["model"] if stored else None
+        return target or self.alias
 
     def point(self, model: str | None) -> None:
-        """Point the alias at `model` (None: back at itself), durably."""
-        temporary = self._path.with_suffix(".tmp")
-        with temporary.open("w", encoding="utf-8") as out:
-            json.dump({"model": model}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        temporary.replace(self._path)
-        self._target = model
+        """Point the alias at `model` (None: back at itself), for every replica at once."""
+        row = {"key": KEY, "value": json.dumps({"model": model}), "updated_at": utc_now()}
+        with self._db.write() as conn:
+            conn.execute(shared_state.delete().where(shared_state.c.key == KEY))
+            conn.execute(shared_state.insert().values(**row))
+
+    def import_legacy(self, data_dir: Path) -> None:
+        """Take over the target earlier versions kept in `model-alias.json`."""
+        path = data_dir / LEGACY_FILE
+        if not path.exists():
+            return
+        try:
+            target = json.loads(path.read_text(encoding="utf-8"))["model"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"{path} is unreadable: {exc}") from exc
+        self.point(target)
+        path.rename(path.with_name(LEGACY_FILE + ".imported"))
+        logger.info("model alias %s -> %s taken over from %s", self.alias, target, path)
 
     def out(self) -> AliasOut:
         return AliasOut(alias=self.alias, model=self.model)

@@ -47,6 +47,16 @@ class WebSettings(BaseModel):
     )
 
 
+class AnswerCacheSettings(BaseModel):
+    """Answers kept for the same question over the same content (see serving.chat.cache)."""
+
+    enabled: bool = Field(True, description="Cache answers (Redis with KB_REDIS_URL, else here).")
+    ttl_s: float = Field(3600.0, gt=0, description="How long a cached answer is served.")
+    max_entries: int = Field(
+        1024, ge=1, description="Answers kept in-process (without Redis), least recent out."
+    )
+
+
 class ServingSettings(BaseSettings):
     """Where the public API listens."""
 
@@ -59,6 +69,15 @@ class ServingSettings(BaseSettings):
     upstream_timeout_s: float = Field(
         300.0, gt=0, description="Timeout of CLI requests to a running server."
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis shared by API replicas (answer cache), e.g. redis://redis:6379/0; "
+        "unset: an in-process cache.",
+    )
+    redis_prefix: str = Field(
+        "kb:", description="Prefix of every Redis key, so that deployments can share a Redis."
+    )
+    cache: AnswerCacheSettings = Field(default_factory=AnswerCacheSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
 from core.embeddings import SentenceTransformerEmbedder
 from core.settings import EmbeddingSettings
+from tests.support.databases import postgres_database
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -26,3 +28,20 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 def embedder() -> SentenceTransformerEmbedder:
     """The real bundled all-MiniLM-L6-v2, loaded once."""
     return SentenceTransformerEmbedder(EmbeddingSettings())
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the machine's real PostgreSQL (dropped after the test)."""
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def metadata_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Each metadata backend in turn: None is SQLite in the data folder, else PostgreSQL."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres_database() as url:
+        yield url

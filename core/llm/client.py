@@ -37,6 +37,11 @@ class LLMClient:
             timeout=httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
         )
 
+    @property
+    def model(self) -> str:
+        """The model name the next request will ask for."""
+        return self._model()
+
     async def __aenter__(self) -> LLMClient:
         return self
 

@@ -1,6 +1,14 @@
 """The chunk store: one protocol, Qdrant Edge (embedded) and qdrant-client (server) behind it."""
 
-from core.store.base import ChunkPoint, ScoredChunk, StoredChunk, VectorQuery, VectorStore, Where
+from core.store.base import (
+    ChunkPoint,
+    ScoredChunk,
+    StoredChunk,
+    VectorQuery,
+    VectorStore,
+    Visibility,
+    Where,
+)
 from core.store.factory import open_store
 
 __all__ = [
@@ -9,6 +17,7 @@ __all__ = [
     "StoredChunk",
     "VectorQuery",
     "VectorStore",
+    "Visibility",
     "Where",
     "open_store",
 ]

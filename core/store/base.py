@@ -8,7 +8,7 @@ a new version replaces an old one without a moment where queries see both or nei
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,6 +17,7 @@ from core.sparse import SparseVector
 DENSE = "dense"
 SPARSE = "bm25"
 INDEXED_FIELDS = ("kb", "doc_id", "generation")
+SEQ = "seq"
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,44 @@ class ScoredChunk:
 
 @dataclass(frozen=True)
 class Where:
-    """A conjunctive filter; None means 'any'. `hidden_generations` are excluded."""
+    """A conjunctive filter; None means 'any'.
+
+    `hidden_generations` are excluded, and so are chunks whose `seq` payload is above
+    `max_seq` (staged after the snapshot the query works from).
+    """
 
     kbs: tuple[str, ...] | None = None
     doc_id: str | None = None
     generation: str | None = None
     hidden_generations: frozenset[str] = field(default_factory=frozenset)
     chunk_range: tuple[int, int] | None = None  # inclusive bounds on chunk_index
+    max_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What queries may see at one moment, as `ingest.registry` keeps it.
+
+    The registry clock, the generations hidden then, and each knowledge base with its
+    content version.
+    """
+
+    clock: int | None
+    hidden: frozenset[str]
+    versions: Mapping[str, int]
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.versions)
+
+    def where(self, kbs: Sequence[str] | None = None, **more: object) -> Where:
+        """A filter showing exactly one version of each document of `kbs` (None: all)."""
+        return Where(
+            kbs=tuple(kbs) if kbs is not None else None,
+            hidden_generations=self.hidden,
+            max_seq=self.clock,
+            **more,  # type: ignore[arg-type]
+        )
 
 
 @dataclass(frozen=True)

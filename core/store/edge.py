@@ -12,6 +12,7 @@ import qdrant_edge as qe
 from core.errors import UpstreamError
 from core.store.base import (
     DENSE,
+    SEQ,
     SPARSE,
     ChunkPoint,
     ScoredChunk,
@@ -38,6 +39,9 @@ def _filter(where: Where) -> qe.Filter | None:
     if where.hidden_generations:
         hidden = sorted(where.hidden_generations)
         must_not.append(qe.FieldCondition("generation", match=qe.MatchAny(hidden)))
+    if where.max_seq is not None:
+        # Chunks without `seq` (written before it existed) never match, so stay visible.
+        must_not.append(qe.FieldCondition(SEQ, range=qe.RangeFloat(gt=where.max_seq)))
     if not must and not must_not:
         return None
     return qe.Filter(must=must or None, must_not=must_not or None)
@@ -82,14 +86,18 @@ class EdgeStore:
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
         if (self._path / "edge_config.json").exists() or any(self._path.glob("segments*")):
-            return qe.EdgeShard.load(str(self._path), config)
-        self._path.mkdir(parents=True, exist_ok=True)
-        shard = qe.EdgeShard.create(str(self._path), config)
-        shard.update(
-            qe.UpdateOperation.create_field_index("kb", qe.KeywordIndexParams(is_tenant=True))
-        )
-        for name in ("doc_id", "generation"):
-            shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+            shard = qe.EdgeShard.load(str(self._path), config)
+        else:
+            self._path.mkdir(parents=True, exist_ok=True)
+            shard = qe.EdgeShard.create(str(self._path), config)
+            shard.update(
+                qe.UpdateOperation.create_field_index("kb", qe.KeywordIndexParams(is_tenant=True))
+            )
+            for name in ("doc_id", "generation"):
+                index = qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
+                shard.update(index)
+        # Idempotent, so that shards made before `seq` existed get its index too.
+        shard.update(qe.UpdateOperation.create_field_index(SEQ, qe.PayloadSchemaType.Integer))
         return shard
 
     @property

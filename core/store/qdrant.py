@@ -11,6 +11,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from core.errors import UpstreamError
 from core.store.base import (
     DENSE,
+    SEQ,
     SPARSE,
     ChunkPoint,
     ScoredChunk,
@@ -36,6 +37,9 @@ def _filter(where: Where) -> models.Filter | None:
     if where.hidden_generations:
         hidden = sorted(where.hidden_generations)
         must_not.append(models.FieldCondition(key="generation", match=models.MatchAny(any=hidden)))
+    if where.max_seq is not None:
+        # Chunks without `seq` (written before it existed) never match, so stay visible.
+        must_not.append(models.FieldCondition(key=SEQ, range=models.Range(gt=where.max_seq)))
     if not must and not must_not:
         return None
     return models.Filter(must=must or None, must_not=must_not or None)
@@ -82,6 +86,9 @@ class QdrantClientStore:
                 await self._client.create_payload_index(
                     self.collection, name, models.PayloadSchemaType.KEYWORD
                 )
+            await self._client.create_payload_index(
+                self.collection, SEQ, models.PayloadSchemaType.INTEGER
+            )
         except (UnexpectedResponse, ResponseHandlingException) as exc:
             raise UpstreamError(
                 f"Qdrant: cannot prepare collection {self.collection}: {exc}"

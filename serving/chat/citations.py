@@ -57,6 +57,12 @@ class CitationRewriter:
         self._sources = list(sources)
         self._numbers: dict[int, int] = {}  # passage number -> citation number
         self._pending = ""
+        self._emitted: list[str] = []
+
+    @property
+    def text(self) -> str:
+        """Everything rewritten so far."""
+        return "".join(self._emitted)
 
     def feed(self, text: str) -> str:
         """Rewritten text that is safe to emit now; a possible partial marker is held back."""
@@ -82,7 +88,9 @@ class CitationRewriter:
         return [citation(number, self._sources[passage - 1]) for passage, number in ordered]
 
     def _rewrite(self, text: str) -> str:
-        return _RUN.sub(self._replace, text)
+        rewritten = _RUN.sub(self._replace, text)
+        self._emitted.append(rewritten)
+        return rewritten
 
     def _replace(self, match: re.Match[str]) -> str:
         kept: list[int] = []

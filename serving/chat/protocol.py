@@ -58,6 +58,10 @@ class ChatCompletionRequest(BaseModel):
     web_search: bool = Field(
         False, description="Also search the web (same as a model name ending in `+web`)."
     )
+    cache: bool = Field(
+        True, description="Answer from the answer cache when the same question was answered "
+        "over the same content; false always answers afresh."
+    )  # fmt: skip
 
 
 class DocumentCitation(PassageRef):
@@ -117,6 +121,7 @@ class ChatCompletion(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="E.g. 'extractive: no LLM configured'."
     )
+    cached: bool = Field(False, description="Replayed from the answer cache.")
 
 
 class Delta(BaseModel):
@@ -144,6 +149,7 @@ class ChatCompletionChunk(BaseModel):
     choices: list[ChunkChoice]
     citations: list[Citation] | None = None
     warnings: list[str] | None = None
+    cached: bool | None = None
 
     def sse(self) -> str:
         """The chunk as a server-sent event."""

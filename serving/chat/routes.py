@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from core.errors import RagError, error_body
 from core.llm.prompts import NOT_IN_KB
+from serving.chat.cache import CachedAnswer, CacheStats
 from serving.chat.protocol import (
     AssistantMessage,
     ChatCompletion,
@@ -53,7 +54,13 @@ async def list_models(service: ServiceDep) -> ModelList:
 @router.post("/chat/completions", response_model=ChatCompletion, responses=_STREAMED)
 async def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> Response:
     """A cited answer from the knowledge bases named by `model` (`kb/<name>[+<name>…]`)."""
+    key = service.cache_key(body)
+    if key is not None and service.cache is not None:
+        hit = await service.cache.get(key)
+        if hit is not None:
+            return _replay(body, hit)
     turn = await service.prepare(body)
+    turn.cache_key = key
     if body.stream:
         events = stream_events(service, turn)
         return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
@@ -61,17 +68,54 @@ async def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> 
     return JSONResponse(answer.model_dump(mode="json"))
 
 
+@router.get("/cache/stats")
+async def cache_stats(service: ServiceDep) -> CacheStats:
+    """Answer cache hits and misses (over every replica sharing the cache)."""
+    if service.cache is None:
+        return CacheStats(backend="off", hits=0, misses=0)
+    return await service.cache.stats()
+
+
 async def completion(service: ChatService, turn: Turn) -> ChatCompletion:
     """The whole answer with its citations."""
     raw = "".join([piece async for piece in service.pieces(turn, stream=False)])
     rewriter = service.rewriter(turn)
     text = rewriter.rewrite(raw).strip() or NOT_IN_KB
+    await service.remember(turn, text, rewriter.citations)
     return ChatCompletion(
         model=turn.request.model,
         choices=[Choice(message=AssistantMessage(content=text))],
         citations=rewriter.citations,
         warnings=turn.warnings,
     )
+
+
+def _replay(body: ChatCompletionRequest, hit: CachedAnswer) -> Response:
+    """A cached answer, as JSON or as a stream of one content chunk."""
+    if not body.stream:
+        answer = ChatCompletion(
+            model=body.model, choices=[Choice(message=AssistantMessage(content=hit.content))],
+            citations=hit.citations, warnings=hit.warnings, cached=True,
+        )  # fmt: skip
+        return JSONResponse(answer.model_dump(mode="json"))
+    head = ChatCompletionChunk(
+        id=completion_id(), created=int(time.time()), model=body.model, choices=[]
+    )
+
+    async def events() -> AsyncIterator[str]:
+        yield head.model_copy(update={"choices": [_delta(role="assistant", content="")]}).sse()
+        yield head.model_copy(update={"choices": [_delta(content=hit.content)]}).sse()
+        done = ChunkChoice(delta=Delta(), finish_reason="stop")
+        yield head.model_copy(update={"choices": [done]}).sse()
+        final = {"citations": hit.citations, "warnings": hit.warnings, "cached": True}
+        yield head.model_copy(update=final).sse()
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _delta(**fields: Any) -> ChunkChoice:
+    return ChunkChoice(delta=Delta(**fields))
 
 
 async def stream_events(service: ChatService, turn: Turn) -> AsyncIterator[str]:
@@ -95,6 +139,7 @@ async def stream_events(service: ChatService, turn: Turn) -> AsyncIterator[str]:
         return
     if rest := rewriter.finish():
         yield chunk(choices=[ChunkChoice(delta=Delta(content=rest))])
+    await service.remember(turn, rewriter.text.strip() or NOT_IN_KB, rewriter.citations)
     yield chunk(choices=[ChunkChoice(delta=Delta(), finish_reason="stop")])
     yield chunk(citations=rewriter.citations, warnings=turn.warnings)
     yield "data: [DONE]\n\n"

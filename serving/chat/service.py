@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from core.errors import InvalidRequest, NotFound, UpstreamError
 from core.llm.client import LLMClient
 from core.llm.prompts import NOT_IN_KB, answer_messages, rewrite_messages
+from core.store import Visibility
 from retrieval.protocol import Hit, Retriever
 from search_proxy.protocol import SearchRequest, SearchResult, WebSearch
+from serving.chat.cache import AnswerCache, CachedAnswer
 from serving.chat.citations import CitationRewriter
 from serving.chat.extractive import ExtractiveAnswerer, render
-from serving.chat.protocol import ChatCompletionRequest, ChatMessage, ModelCard, ModelList
+from serving.chat.protocol import (
+    ChatCompletionRequest,
+    ChatMessage,
+    Citation,
+    ModelCard,
+    ModelList,
+)
 from serving.chat.sources import Source, prompt_sources, source_text
 from serving.settings import ChatSettings, WebSettings
 
@@ -24,6 +32,7 @@ logger = logging.getLogger(__name__)
 MODEL_PREFIX = "kb/"
 WEB_SUFFIX = "+web"
 REWRITE_MAX_TOKENS = 96
+NO_LLM = "extractive: no LLM configured"
 
 
 @dataclass
@@ -40,6 +49,7 @@ class Turn:
     web_results: list[SearchResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     llm_failure: str | None = None
+    cache_key: str | None = None
 
     @property
     def sources(self) -> list[Source]:
@@ -55,20 +65,37 @@ class ChatService:
         *,
         retriever: Retriever,
         extractive: ExtractiveAnswerer,
-        knowledge_bases: Callable[[], Collection[str]],
+        visibility: Callable[[], Visibility],
         settings: ChatSettings,
         llm: LLMClient | None = None,
         web: WebSearch | None = None,
         web_settings: WebSettings | None = None,
+        cache: AnswerCache | None = None,
     ) -> None:
         self._retriever, self._extractive, self._llm = retriever, extractive, llm
-        self._known, self._settings = knowledge_bases, settings
+        self._visibility, self._settings = visibility, settings
         self._web, self._web_settings = web, web_settings or WebSettings()
+        self.cache = cache
+
+    def _known(self) -> frozenset[str]:
+        return self._visibility().names
 
     async def aclose(self) -> None:
-        """Close the LLM client's connections."""
+        """Close the LLM client's and the cache's connections."""
         if self._llm is not None:
             await self._llm.aclose()
+        if self.cache is not None:
+            await self.cache.close()
+
+    def cache_key(self, request: ChatCompletionRequest) -> str | None:
+        """Where the answer to `request` is cached; None when it must not be."""
+        if self.cache is None or not request.cache:
+            return None
+        kbs, web = self.resolve(request.model)
+        if web or request.web_search:
+            return None  # the web changes under the same question
+        model = self._llm.model if self._llm is not None else "extractive"
+        return self.cache.key(request, kbs, self._visibility().versions, model)
 
     def models(self) -> ModelList:
         """Every knowledge base as a model `kb/<name>`, and `kb/<name>+web` with web search."""
@@ -195,11 +222,20 @@ class ChatService:
             yield piece
 
     async def _extract(self, turn: Turn) -> str:
-        why = "no LLM configured" if self._llm is None else f"the LLM failed: {turn.llm_failure}"
-        turn.warnings.append(f"extractive: {why}")
+        failed = f"extractive: the LLM failed: {turn.llm_failure}"
+        turn.warnings.append(NO_LLM if self._llm is None else failed)
         texts = [source_text(s, with_context=False) for s in turn.sources]
         extracts = await self._extractive.extracts(turn.query, texts)
         return render(extracts) if extracts else NOT_IN_KB
+
+    async def remember(self, turn: Turn, content: str, citations: list[Citation]) -> None:
+        """Cache a finished answer, unless it drew on the web or fell back after a failure."""
+        if self.cache is None or turn.cache_key is None or turn.web:
+            return
+        if turn.llm_failure is not None or any(w != NO_LLM for w in turn.warnings):
+            return
+        answer = CachedAnswer(content=content, citations=citations, warnings=turn.warnings)
+        await self.cache.put(turn.cache_key, answer)
 
     def rewriter(self, turn: Turn) -> CitationRewriter:
         """Renumbers this turn's markers into citations."""

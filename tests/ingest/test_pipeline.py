@@ -184,17 +184,21 @@ async def test_a_restart_keeps_everything_and_reingests_nothing(tmp_path, embedd
 
 
 async def test_an_index_built_by_another_model_or_tokenizer_is_refused(tmp_path, embedder):
+    from sqlalchemy import text
+
+    from core.db.engine import Database, database_url
     from core.errors import ConfigurationError
-    from ingest.db import Database
 
     data = tmp_path / "data"
     first = await open_runtime(data, embedder)
     first.registry.create_kb("docs")
     await ingest(first, write_text(tmp_path, "a.txt", paragraphs("alpha", 3)))
     await first.close()
-    db = Database(data / "registry.sqlite3")
-    with db.tx() as conn:
-        conn.execute("UPDATE meta SET value='other-model (768d) + bm25-old' WHERE key='index'")
+    db = Database(database_url(None, data))
+    with db.write() as conn:
+        conn.execute(
+            text("UPDATE meta SET value='other-model (768d) + bm25-old' WHERE key='index'")
+        )
     db.close()
     with pytest.raises(ConfigurationError, match="other-model"):
         await open_runtime(data, embedder)

@@ -57,8 +57,7 @@ async def runtime(request, tmp_path: Path, embedder) -> AsyncIterator[IngestRunt
 def retriever(runtime: IngestRuntime, **settings) -> HybridRetriever:
     return HybridRetriever(
         store=runtime.store, embedder=runtime.embedder, bm25=runtime.bm25,
-        hidden_generations=runtime.registry.hidden_generations,
-        knowledge_bases=runtime.registry.kb_names, settings=RetrievalSettings(**settings),
+        visibility=runtime.registry.visibility, settings=RetrievalSettings(**settings),
     )  # fmt: skip
 
 

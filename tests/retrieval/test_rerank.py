@@ -53,8 +53,7 @@ async def test_reranking_orders_hits_by_the_cross_encoder(runtime, tiny_cross_en
     reranker = CrossEncoderReranker(tiny_cross_encoder)
     retriever = HybridRetriever(
         store=runtime.store, embedder=runtime.embedder, bm25=runtime.bm25,
-        hidden_generations=runtime.registry.hidden_generations,
-        knowledge_bases=runtime.registry.kb_names,
+        visibility=runtime.registry.visibility,
         settings=RetrievalSettings(rerank_candidates=6), reranker=reranker,
     )  # fmt: skip
     hits = await retriever.retrieve("annual leave rule", ["kb"], top_k=4)

@@ -221,3 +221,37 @@ def _completion(model: str, text: str) -> dict[str, Any]:
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }  # fmt: skip
+
+
+def cite_first_passage(messages: list[dict[str, Any]]) -> str:
+    """An answer as a grounded model gives it: the first passage's first sentence, cited."""
+    prompt = str(messages[-1].get("content", ""))
+    _, _, passages = prompt.partition("[1] ")
+    body = passages.split("\n", 1)[1] if "\n" in passages else passages
+    sentence = body.split("\n\n", 1)[0].split(". ", 1)[0].strip()
+    return f"{sentence}. [1]" if sentence else "The knowledge base does not say."
+
+
+def main() -> None:
+    """`python -m tests.support.vllm_standin --port N`: the stand-in as its own process."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--model", default="base")
+    args = parser.parse_args()
+    standin = VllmStandin(model=args.model, reply=cite_first_passage)
+    app = standin.app()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

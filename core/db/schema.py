@@ -1,0 +1,157 @@
+"""The tables of the metadata store, as the latest migration leaves them.
+
+Timestamps are ISO 8601 text in UTC (second precision), as the first SQLite schema stored
+them, so that old and new rows compare and sort alike; lease deadlines are epoch seconds by
+the database's clock (`Database.now()`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+
+def utc_now() -> str:
+    """Now as the store writes timestamps: ISO 8601 in UTC, second precision."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+knowledge_bases = Table(
+    "knowledge_bases",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("created_at", Text, nullable=False),
+    # Bumped whenever a document of it goes live or away: answer caches key on it.
+    Column("version", BigInteger, nullable=False, server_default="0"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kb", Text, ForeignKey("knowledge_bases.name"), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("generation", Text, nullable=False),
+    Column("parser", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("ingested_at", Text, nullable=False),
+    UniqueConstraint("kb", "source"),
+    Index("documents_sha", "kb", "sha256"),
+)
+
+# Generations whose chunks queries must not see: being written (staged), or replaced or
+# deleted and awaiting purge (retired). `seq` is the registry clock when it was staged.
+hidden_generations = Table(
+    "hidden_generations",
+    metadata,
+    Column("generation", Text, primary_key=True),
+    Column("kb", Text, nullable=False),
+    Column("doc_id", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("since", Text, nullable=False),
+    Column("job_id", Text, nullable=True),
+    Column("seq", BigInteger, nullable=True),
+    CheckConstraint("state IN ('staged', 'retired')", name="hidden_generations_state"),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Monotonic counters; `registry` is bumped by every write to the registry tables, so a
+# process can tell in one read whether what it cached is still current.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kb", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("started_at", Text),
+    Column("finished_at", Text),
+    Column("error", Text),
+    # Who works on it, until when (epoch seconds, database clock), under which fencing token.
+    Column("lease_owner", Text),
+    Column("lease_token", Text),
+    Column("lease_expires", Float),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    # Live progress of the file being ingested, for GET /v1/jobs/{id} on any replica.
+    Column("current_file", Text),
+    Column("pages", Integer, nullable=False, server_default="0"),
+    Column("chunks", Integer, nullable=False, server_default="0"),
+    Index("jobs_status", "status", "created_at"),
+)
+
+job_files = Table(
+    "job_files",
+    metadata,
+    Column("job_id", Text, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    # Relative to the shared uploads folder when `upload`; else a path the worker can read.
+    Column("stored_path", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("outcome", Text),
+    Column("reason", Text),
+    Column("message", Text),
+    Column("doc_id", Text),
+    Column("pages", Integer, nullable=False, server_default="0"),
+    Column("chunks", Integer, nullable=False, server_default="0"),
+    Column("upload", Boolean, nullable=False, server_default="1"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", Text, nullable=False),
+    Column("model", Text),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("citations", Text, nullable=False),
+    CheckConstraint("rating BETWEEN 1 AND 5", name="feedback_rating"),
+)
+
+# Small named values that every replica must agree on (the model alias, ...), as JSON text.
+shared_state = Table(
+    "shared_state",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
