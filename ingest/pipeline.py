@@ -20,6 +20,7 @@ from core.sparse import Bm25Encoder
 from core.store import ChunkPoint, VectorStore, Where
 from ingest.chunker import Chunker, TextChunk
 from ingest.document import ParsedDocument
+from ingest.originals import Originals
 from ingest.outcome import FileResult, Outcome, ProgressSink
 from ingest.parsers.select import ParserSet
 from ingest.registry import DocumentRecord, Registry, document_id
@@ -67,6 +68,7 @@ class Ingestor:
         bm25: Bm25Encoder,
         store: VectorStore,
         registry: Registry,
+        originals: Originals,
         max_file_bytes: int,
         batch_size: int = 64,
     ) -> None:
@@ -76,6 +78,7 @@ class Ingestor:
         self._bm25 = bm25
         self._store = store
         self._registry = registry
+        self._originals = originals
         self._max_file_bytes = max_file_bytes
         self._batch_size = batch_size
 
@@ -137,6 +140,7 @@ class Ingestor:
         stored = _Stored(kb, doc_id, generation, seq, source)
         try:
             await self._store_chunks(stored, document, chunks, sink)
+            await asyncio.to_thread(self._originals.keep, generation, source, path)
         except BaseException:
             self._registry.abandon(generation)
             raise

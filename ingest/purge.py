@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from core.store import VectorStore, Where
+from ingest.originals import Originals
 from ingest.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -19,10 +20,15 @@ class Purger:
     """Deletes hidden generations' chunks from the store, then forgets the generations."""
 
     def __init__(
-        self, registry: Registry, store: VectorStore, grace_s: float = REPLACED_GRACE_S
+        self,
+        registry: Registry,
+        store: VectorStore,
+        originals: Originals,
+        grace_s: float = REPLACED_GRACE_S,
     ) -> None:
         self.registry = registry
         self._store = store
+        self._originals = originals
         self._grace_s = grace_s
 
     async def purge(self, grace_s: float | None = None) -> int:
@@ -30,8 +36,7 @@ class Purger:
         wait = self._grace_s if grace_s is None else grace_s
         generations = await asyncio.to_thread(self.registry.purgeable, wait)
         for generation in generations:
-            await self._store.delete(Where(generation=generation))
-            await asyncio.to_thread(self.registry.forget, generation)
+            await self._drop(generation)
         if generations:
             logger.info("purged %d hidden chunk generations", len(generations))
         return len(generations)
@@ -49,5 +54,9 @@ class Purger:
     async def purge_now(self, generations: list[str]) -> None:
         """For deletions: the rows are gone already, so the chunks can go at once."""
         for generation in generations:
-            await self._store.delete(Where(generation=generation))
-            self.registry.forget(generation)
+            await self._drop(generation)
+
+    async def _drop(self, generation: str) -> None:
+        await self._store.delete(Where(generation=generation))
+        await asyncio.to_thread(self._originals.discard, generation)
+        await asyncio.to_thread(self.registry.forget, generation)

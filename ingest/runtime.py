@@ -15,6 +15,7 @@ from core.store import VectorStore, open_store
 from ingest.chunker import Chunker
 from ingest.datafolder import DataFolder
 from ingest.jobs import Job, JobFile, JobStore
+from ingest.originals import Originals
 from ingest.parsers.select import ParserSet
 from ingest.pipeline import Ingestor
 from ingest.purge import Purger
@@ -41,6 +42,7 @@ class IngestRuntime:
     registry: Registry
     jobs: JobStore
     uploads: Uploads
+    originals: Originals
     store: VectorStore
     embedder: Embedder
     parsers: ParserSet
@@ -95,13 +97,14 @@ class IngestRuntime:
         max_tokens = min(settings.chunk.max_tokens, model.max_tokens)
         chunker = Chunker(model.token_spans, max_tokens, settings.chunk.overlap_tokens)
         bm25 = Bm25Encoder()
+        originals = Originals(settings.originals_path)
         ingestor = Ingestor(
             parsers=parsers, chunker=chunker, embedder=model, bm25=bm25, store=store,
-            registry=registry, max_file_bytes=settings.max_file_bytes,
+            registry=registry, originals=originals, max_file_bytes=settings.max_file_bytes,
             batch_size=settings.embedding.batch_size,
         )  # fmt: skip
         jobs = JobStore(db, registry)
-        purger = Purger(registry, store, settings.worker.purge_grace_s)
+        purger = Purger(registry, store, originals, settings.worker.purge_grace_s)
         if folder is not None:
             # The only process on this folder: whatever is staged or leased died with its
             # process, so recover it all now instead of waiting for leases to run out.
@@ -110,8 +113,8 @@ class IngestRuntime:
         uploads = Uploads(settings.uploads_path)
         worker = Worker(jobs, ingestor, purger, uploads, settings.worker)
         return cls(
-            settings, folder, db, registry, jobs, uploads, store, model, parsers, chunker, bm25,
-            ingestor, purger, worker,
+            settings, folder, db, registry, jobs, uploads, originals, store, model, parsers,
+            chunker, bm25, ingestor, purger, worker,
         )  # fmt: skip
 
     def submit(self, kb: str, files: list[JobFile], job_id: str) -> Job:

@@ -74,6 +74,11 @@ class IngestSettings(BaseSettings):
         description="Where uploads wait for a worker; every API replica and worker must "
         "mount the same folder. Default: uploads/ in the data folder.",
     )
+    originals_dir: Path | None = Field(
+        None,
+        description="Where the original file of each live document is kept (page viewers "
+        "render from it); shared like the uploads folder. Default: originals/ in the data folder.",
+    )
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     max_file_bytes: int = Field(100 * MIB, ge=1, description="Files over this size are refused.")
     max_unzipped_bytes: int = Field(
@@ -96,6 +101,10 @@ class IngestSettings(BaseSettings):
     @property
     def uploads_path(self) -> Path:
         return self.uploads_dir or self.data_dir / "uploads"
+
+    @property
+    def originals_path(self) -> Path:
+        return self.originals_dir or self.data_dir / "originals"
 
     @property
     def shared(self) -> bool:

@@ -98,7 +98,8 @@ async def test_a_changed_file_replaces_its_chunks_with_no_mixed_moment(runtime, 
     ingestor = Ingestor(
         parsers=runtime.parsers, chunker=runtime.chunker, embedder=runtime.embedder,
         bm25=Bm25Encoder(), store=ObservingStore(runtime.store, look),
-        registry=runtime.registry, max_file_bytes=10**8, batch_size=4,
+        registry=runtime.registry, originals=runtime.originals, max_file_bytes=10**8,
+        batch_size=4,
     )  # fmt: skip
     result = await ingestor.ingest("docs", path, "policy.txt", NullProgress())
 
@@ -205,3 +206,20 @@ async def test_an_index_built_by_another_model_or_tokenizer_is_refused(tmp_path,
     # The refusal released the data folder: a fixed configuration can open it.
     with pytest.raises(ConfigurationError):
         await open_runtime(data, embedder)
+
+
+async def test_the_original_file_lives_as_long_as_its_version(runtime, tmp_path):
+    path = write_text(tmp_path, "policy.txt", paragraphs("first policy", 3))
+    first = await ingest(runtime, path)
+    old = runtime.registry.get_document("docs", first.doc_id)
+    kept = runtime.originals.path(old.generation, "policy.txt")
+    assert kept.read_bytes() == path.read_bytes()
+    write_text(tmp_path, "policy.txt", paragraphs("second policy", 3))
+    await ingest(runtime, path)
+    new = runtime.registry.get_document("docs", first.doc_id)
+    assert runtime.originals.path(new.generation, "policy.txt").read_bytes() == path.read_bytes()
+    await runtime.purger.purge(grace_s=0)
+    assert not kept.exists(), "the replaced version's file goes with its chunks"
+    runtime.registry.delete_document("docs", first.doc_id)
+    await runtime.purger.purge(grace_s=0)
+    assert not runtime.originals.path(new.generation, "policy.txt").exists()
