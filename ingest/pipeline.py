@@ -89,21 +89,19 @@ class Ingestor:
         source: str,
         sink: ProgressSink,
         *,
-        job_id: str | None = None,
+        task: str | None = None,
         on_commit: OnCommit | None = None,
     ) -> FileResult:
         """Never raises for a bad file: the failure is returned as a FAILED result.
 
-        `job_id` owns the staged generation (crash recovery goes by its lease); `on_commit`
+        `task` owns the staged generation (crash recovery goes by its lease); `on_commit`
         runs in the committing transaction (only for INGESTED and REPLACED results). Raises
         LeaseLost when the job was taken over meanwhile: nothing of this file went live.
         """
         try:
             size = _check_file(path, self._max_file_bytes)
             sink.file_started(source, size)
-            result = await self._ingest_checked(
-                kb, path, source, size, sink, _Job(job_id, on_commit)
-            )
+            result = await self._ingest_checked(kb, path, source, size, sink, _Job(task, on_commit))
         except LeaseLost:
             raise
         except DocumentError as exc:

@@ -94,8 +94,10 @@ class JobFileOut(BaseModel):
     reason: str | None = Field(None, description="Short code for failures and duplicates.")
     message: str | None = None
     doc_id: str | None = None
-    pages: int = 0
-    chunks: int = 0
+    pages: int = Field(0, description="Pages read so far (live while it is ingested).")
+    chunks: int = Field(0, description="Chunks embedded so far (live while it is ingested).")
+    worker: str | None = Field(None, description="The worker ingesting it (or that last did).")
+    attempts: int = Field(0, description="How many times a worker took it.")
 
 
 class JobProgress(BaseModel):
@@ -119,8 +121,6 @@ class JobOut(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
-    worker: str | None = Field(None, description="The worker holding (or last holding) it.")
-    attempts: int = Field(0, description="How many times a worker claimed it.")
     progress: JobProgress
     counts: dict[str, int] = Field(description="Files per outcome.")
     files: list[JobFileOut]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, func, or_, select
+from sqlalchemy import Connection, RowMapping, Text, and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,7 +32,7 @@ from core.db.schema import (
     counters,
     documents,
     hidden_generations,
-    jobs,
+    job_files,
     knowledge_bases,
     meta,
     utc_now,
@@ -78,6 +78,13 @@ class DocumentRecord:
     ingested_at: str
     status: str = "ready"
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+def task_key(job_id: Any, position: Any) -> Any:
+    """How a job's file is named as a task: `<job>/<position>` (in Python or in SQL)."""
+    if isinstance(job_id, str):
+        return f"{job_id}/{position}"
+    return job_id + "/" + cast(position, Text)
 
 
 def document_id(kb: str, source: str) -> str:
@@ -227,11 +234,11 @@ class Registry:
             self._upsert(conn, meta, {"key": "index", "value": signature}, ["key"])
 
     # -- generations -----------------------------------------------------------------------
-    def stage(self, generation: str, kb: str, doc_id: str, job_id: str | None = None) -> int:
+    def stage(self, generation: str, kb: str, doc_id: str, task: str | None = None) -> int:
         """Hide a generation before any of its chunks is written; returns its `seq`."""
         with self._db.write() as conn:
             seq = tick(conn)
-            self._hide(conn, generation, kb, doc_id, "staged", job_id=job_id, seq=seq)
+            self._hide(conn, generation, kb, doc_id, "staged", task=task, seq=seq)
         return seq
 
     def commit(self, record: DocumentRecord, hook: CommitHook | None = None) -> str | None:
@@ -304,21 +311,21 @@ class Registry:
         return self._retire(hidden_generations.c.state == "staged")
 
     def retire_orphans(self) -> int:
-        """Retire staged generations whose job no longer holds a live lease.
+        """Retire staged generations whose task no longer holds a live lease.
 
         Safe while their writer may still be running: its commit finds the generation
         retired and gives up (LeaseLost), so nothing half-written ever goes live.
         """
-        h, j = hidden_generations.c, jobs.c
-        alive = select(j.id).where(j.status == "running", j.lease_expires > self._db.now())
-        return self._retire(
-            and_(h.state == "staged", or_(h.job_id.is_(None), h.job_id.not_in(alive)))
+        h, f = hidden_generations.c, job_files.c
+        alive = select(task_key(f.job_id, f.position)).where(
+            f.outcome.is_(None), f.lease_expires > self._db.now()
         )
+        return self._retire(and_(h.state == "staged", or_(h.task.is_(None), h.task.not_in(alive))))
 
-    def retire_job(self, conn: Connection, job_id: str) -> None:
-        """Inside a job claim: what an earlier holder of the job left staged goes."""
+    def retire_task(self, conn: Connection, task: str) -> None:
+        """Inside a claim: what an earlier holder of the task left staged goes."""
         h = hidden_generations.c
-        condition = and_(h.state == "staged", h.job_id == job_id)
+        condition = and_(h.state == "staged", h.task == task)
         if conn.execute(select(h.generation).where(condition).limit(1)).first() is not None:
             tick(conn)
             conn.execute(hidden_generations.update().where(condition).values(
@@ -356,12 +363,12 @@ class Registry:
         doc_id: str,
         state: str,
         *,
-        job_id: str | None = None,
+        task: str | None = None,
         seq: int | None = None,
     ) -> None:
         values = {
             "generation": generation, "kb": kb, "doc_id": doc_id, "state": state,
-            "since": utc_now(), "job_id": job_id, "seq": seq,
+            "since": utc_now(), "task": task, "seq": seq,
         }  # fmt: skip
         self._upsert(conn, hidden_generations, values, ["generation"])
 

@@ -129,22 +129,19 @@ def _document(record: DocumentRecord) -> DocumentOut:
 
 
 def _job(job: Job) -> JobOut:
-    files = [JobFileOut(**_fields(f, "upload")) for f in job.files]
-    done = [f for f in files if f.outcome is not None]
-    running = job.status == "running"
+    files = [
+        JobFileOut(**_fields(f, "upload", "lease_owner"), worker=f.lease_owner) for f in job.files
+    ]
+    busy = [f for f in files if f.outcome is None and f.worker is not None]
     progress = JobProgress(
         files_total=len(files),
-        files_done=len(done),
-        pages=job.pages if running else sum(f.pages for f in done),
-        chunks=job.chunks if running else sum(f.chunks for f in done),
-        current_file=job.current_file if running else None,
+        files_done=sum(f.outcome is not None for f in files),
+        pages=sum(f.pages for f in files),
+        chunks=sum(f.chunks for f in files),
+        current_file=busy[0].name if busy else None,
     )
-    counts = Counter(f.outcome for f in done if f.outcome)
-    fields = _fields(job, "files", "current_file", "pages", "chunks", "lease_owner", "attempts")
-    return JobOut(
-        **fields, worker=job.lease_owner, attempts=job.attempts, progress=progress,
-        counts=dict(counts), files=files,
-    )  # fmt: skip
+    counts = Counter(f.outcome for f in files if f.outcome)
+    return JobOut(**_fields(job, "files"), progress=progress, counts=dict(counts), files=files)
 
 
 def _fields(value: object, *without: str) -> dict[str, object]:

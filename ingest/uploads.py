@@ -54,5 +54,9 @@ class Uploads:
         """Where a job's file is now (an absolute path stays as it is)."""
         return self.root / file.stored_path if file.upload else Path(file.stored_path)
 
+    def remove(self, file: JobFile) -> None:
+        """An upload whose outcome is recorded is not needed any more."""
+        self.path(file).unlink(missing_ok=True)
+
     def discard(self, job_id: str) -> None:
         shutil.rmtree(self.root / job_id, ignore_errors=True)

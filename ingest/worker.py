@@ -1,9 +1,10 @@
-"""`Worker`: claims jobs from the shared store and ingests them, renewing its lease meanwhile.
+"""`Worker`: claims files of queued jobs from the shared store and ingests them one at a time.
 
-Any number of workers, in any number of processes and hosts, share one queue: the jobs table.
-`kb serve` runs one in-process in embedded mode; `python -m ingest worker` runs one on its
-own in services mode. A worker that loses its lease (it stalled past the deadline and another
-worker took the job) stops at once; nothing it staged goes live (`Registry.commit`).
+Any number of workers, in any number of processes and hosts, share one queue: the files of
+every job. `kb serve` runs one in-process in embedded mode; `python -m ingest worker` runs one
+on its own in services mode. The lease on a file is renewed while it is ingested; a worker
+that loses it (it stalled past the deadline and another worker took the file) stops at once,
+and nothing it staged goes live (`Registry.commit` refuses a retired generation).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def worker_name() -> str:
 
 
 class Worker:
-    """Runs one job at a time; `run()` loops until cancelled."""
+    """Runs one file at a time; `run()` loops until cancelled."""
 
     def __init__(
         self,
@@ -63,64 +64,77 @@ class Worker:
             if time.monotonic() >= next_janitor:
                 await self._janitor()
                 next_janitor = time.monotonic() + self._settings.janitor_s
-            lease = await asyncio.to_thread(self.jobs.claim, self.name, self._settings.lease_s)
-            if lease is not None:
-                await self.run_job(lease)
+            if await self.run_next() is not None:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.poll_s)
 
-    async def run_job(self, lease: Lease, sink: ProgressSink | None = None) -> Job | None:
-        """Ingest the job's remaining files; the finished job, or None if the lease was lost."""
-        logger.info("worker %s took job %s", self.name, lease.job_id)
+    async def run_next(
+        self, job_id: str | None = None, sink: ProgressSink | None = None
+    ) -> Lease | None:
+        """Claim and ingest one file (of `job_id`, or of any job); None when none was free."""
+        lease = await asyncio.to_thread(
+            self.jobs.claim, self.name, self._settings.lease_s, job_id=job_id
+        )
+        if lease is not None:
+            await self.run_task(lease, sink or NullProgress())
+        return lease
+
+    async def run_job(self, job_id: str, sink: ProgressSink | None = None) -> Job:
+        """Ingest every file of a job this process keeps for itself (`kb ingest`)."""
+        while await self.run_next(job_id, sink) is not None:
+            pass
+        return await asyncio.to_thread(self.jobs.get, job_id)
+
+    async def run_task(self, lease: Lease, sink: ProgressSink) -> None:
+        """Ingest the leased file; returns quietly if the lease is lost meanwhile."""
         me = asyncio.current_task()
         assert me is not None
         lost = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(lease, me, lost), name="lease")
         try:
-            await self._files(lease, sink or NullProgress())
+            await self._ingest(lease, sink)
         except (LeaseLost, asyncio.CancelledError) as exc:
             if not lost.is_set() and not isinstance(exc, LeaseLost):
                 raise  # cancelled from outside: shutting down, the lease will run out
             me.uncancel()
-            logger.warning("worker %s lost job %s to another worker", self.name, lease.job_id)
-            return None
-        except Exception:
-            # Boundary: a job that breaks is recorded as failed; the worker goes on.
-            logger.exception("job %s failed", lease.job_id)
-            self.jobs.finish(lease, "failed", error="internal error; see the worker's log")
+            logger.warning("worker %s lost %s to another worker", self.name, lease.task)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        return await asyncio.to_thread(self.jobs.get, lease.job_id)
 
-    async def _files(self, lease: Lease, sink: ProgressSink) -> None:
+    async def _ingest(self, lease: Lease, sink: ProgressSink) -> None:
         job = await asyncio.to_thread(self.jobs.get, lease.job_id)
-        live = LiveProgress(self.jobs, lease, sink, job)
-        for file in job.files:
-            if file.outcome is not None:
-                continue
-            path = self._uploads.path(file)
+        file = job.files[lease.position]
+        path = self._uploads.path(file)
+        finished = False
 
-            def record(conn: Connection, result: FileResult, position: int = file.position) -> None:
-                self.jobs.record_in(conn, lease, position, result)
+        def record(conn: Connection, result: FileResult) -> None:
+            nonlocal finished
+            finished = self.jobs.record_in(conn, lease, result)
 
-            result = await self._ingestor.ingest(
-                job.kb, path, file.name, live, job_id=lease.job_id, on_commit=record
-            )
-            if result.outcome not in COMMITTED:
-                await asyncio.to_thread(self.jobs.record, lease, file.position, result)
-            if file.upload:
-                await asyncio.to_thread(path.unlink, missing_ok=True)
-        await asyncio.to_thread(self._uploads.discard, lease.job_id)
+        result = await self._ingestor.ingest(
+            job.kb, path, file.name, LiveProgress(self.jobs, lease, sink), task=lease.task,
+            on_commit=record,
+        )  # fmt: skip
+        if result.outcome not in COMMITTED:
+            finished = await asyncio.to_thread(self.jobs.record, lease, result)
+        logger.info("%s %s: %s", lease.task, file.name, result.outcome)
+        if file.upload:
+            await asyncio.to_thread(self._uploads.remove, file)
+        if finished:
+            await self._job_done(job)
+
+    async def _job_done(self, job: Job) -> None:
+        await asyncio.to_thread(self._uploads.discard, job.id)
         await self._purger.purge()
         await self._ingestor.optimize()
-        await asyncio.to_thread(self.jobs.finish, lease, "done")
+        logger.info("job %s done", job.id)
 
     async def _heartbeat(
-        self, lease: Lease, job: asyncio.Task[object], lost: asyncio.Event
+        self, lease: Lease, task: asyncio.Task[object], lost: asyncio.Event
     ) -> None:
         interval = self._settings.lease_s / 3
         while True:
@@ -129,11 +143,11 @@ class Worker:
                 ours = await asyncio.to_thread(self.jobs.renew, lease, self._settings.lease_s)
             except Exception:
                 # Boundary: the database is briefly unreachable; the lease has two more tries.
-                logger.exception("renewing the lease on job %s failed", lease.job_id)
+                logger.exception("renewing the lease on %s failed", lease.task)
                 continue
             if not ours:
                 lost.set()
-                job.cancel()
+                task.cancel()
                 return
 
     async def _janitor(self) -> None:
@@ -148,26 +162,21 @@ class Worker:
 
 
 class LiveProgress:
-    """Forwards progress to `sink` and keeps the job's live counters in the store."""
+    """Forwards progress to `sink` and keeps the file's live counters in the store."""
 
-    def __init__(self, jobs: JobStore, lease: Lease, sink: ProgressSink, job: Job) -> None:
+    def __init__(self, jobs: JobStore, lease: Lease, sink: ProgressSink) -> None:
         self._jobs, self._lease, self._sink = jobs, lease, sink
-        done = [f for f in job.files if f.outcome is not None]
-        self.pages = sum(f.pages for f in done)
-        self.chunks = sum(f.chunks for f in done)
-        self._current: str | None = None
+        self.pages = self.chunks = 0
         self._saved = 0.0
 
-    def _save(self, force: bool = False) -> None:
+    def _save(self) -> None:
         # At most twice a second: readers poll, and a row update per batch would be noise.
-        if force or time.monotonic() - self._saved >= 0.5:
-            self._jobs.progress(self._lease, self._current, self.pages, self.chunks)
+        if time.monotonic() - self._saved >= 0.5:
+            self._jobs.progress(self._lease, self.pages, self.chunks)
             self._saved = time.monotonic()
 
     def file_started(self, name: str, size_bytes: int) -> None:
-        self._current = name
         self._sink.file_started(name, size_bytes)
-        self._save(force=True)
 
     def pages_parsed(self, name: str, pages: int) -> None:
         self.pages += pages
@@ -180,5 +189,4 @@ class LiveProgress:
         self._save()
 
     def file_finished(self, result: FileResult) -> None:
-        self._current = None
         self._sink.file_finished(result)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from core.errors import LeaseLost
 from ingest.client import UPLOAD_BATCH_FILES, IngestClient
 from ingest.jobs import JobFile
 from ingest.outcome import FileResult, Outcome
@@ -71,12 +70,9 @@ async def _ingest_here(
         JobFile(i, source, str(path.resolve()), _size(path), upload=False)
         for i, (path, source) in enumerate(files)
     ]
-    job = runtime.jobs.create(kb, listed)
-    lease = runtime.jobs.take(job.id, runtime.worker.name, runtime.settings.worker.lease_s)
+    job = runtime.jobs.create(kb, listed, claimable_by=runtime.worker.name)
     with BarProgress(console, len(files)) as bar:
-        done = await runtime.worker.run_job(lease, bar)
-    if done is None:
-        raise LeaseLost(f"job {job.id} was taken over by another worker while this ran")
+        done = await runtime.worker.run_job(job.id, bar)
     if runtime.folder is not None:
         # This process owns the folder, so no query can still be reading replaced chunks.
         await runtime.purger.purge(grace_s=0)

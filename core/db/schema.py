@@ -63,7 +63,8 @@ documents = Table(
 )
 
 # Generations whose chunks queries must not see: being written (staged), or replaced or
-# deleted and awaiting purge (retired). `seq` is the registry clock when it was staged.
+# deleted and awaiting purge (retired). `seq` is the registry clock when it was staged;
+# `task` the job file ("<job>/<position>") whose lease decides whether it can still go live.
 hidden_generations = Table(
     "hidden_generations",
     metadata,
@@ -72,7 +73,7 @@ hidden_generations = Table(
     Column("doc_id", Text, nullable=False),
     Column("state", Text, nullable=False),
     Column("since", Text, nullable=False),
-    Column("job_id", Text, nullable=True),
+    Column("task", Text, nullable=True),
     Column("seq", BigInteger, nullable=True),
     CheckConstraint("state IN ('staged', 'retired')", name="hidden_generations_state"),
 )
@@ -103,15 +104,9 @@ jobs = Table(
     Column("started_at", Text),
     Column("finished_at", Text),
     Column("error", Text),
-    # Who works on it, until when (epoch seconds, database clock), under which fencing token.
-    Column("lease_owner", Text),
-    Column("lease_token", Text),
-    Column("lease_expires", Float),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    # Live progress of the file being ingested, for GET /v1/jobs/{id} on any replica.
-    Column("current_file", Text),
-    Column("pages", Integer, nullable=False, server_default="0"),
-    Column("chunks", Integer, nullable=False, server_default="0"),
+    # Set for `kb ingest` jobs: their files lie on that process's machine, so only it may
+    # claim them.
+    Column("claimable_by", Text),
     Index("jobs_status", "status", "created_at"),
 )
 
@@ -128,9 +123,17 @@ job_files = Table(
     Column("reason", Text),
     Column("message", Text),
     Column("doc_id", Text),
+    # Live while the file is ingested, final once it has an outcome.
     Column("pages", Integer, nullable=False, server_default="0"),
     Column("chunks", Integer, nullable=False, server_default="0"),
     Column("upload", Boolean, nullable=False, server_default="1"),
+    # Each file is a task that workers claim: who holds it, until when (epoch seconds by the
+    # database's clock), under which fencing token, and how many times it was claimed.
+    Column("lease_owner", Text),
+    Column("lease_token", Text),
+    Column("lease_expires", Float),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Index("job_files_open", "outcome", "lease_expires"),
 )
 
 feedback = Table(

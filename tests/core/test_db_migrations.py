@@ -206,9 +206,10 @@ def test_a_data_folder_from_before_migrations_upgrades_in_place(tmp_path):
             job = conn.execute(select(jobs)).mappings().one()
             file = conn.execute(select(job_files)).mappings().one()
         assert (doc["id"], doc["generation"], doc["size_bytes"]) == ("d1", "g1", 10)
-        assert (hidden["state"], hidden["job_id"], hidden["seq"]) == ("staged", None, None)
-        assert (job["status"], job["attempts"], job["lease_expires"]) == ("queued", 0, None)
+        assert (hidden["state"], hidden["task"], hidden["seq"]) == ("staged", None, None)
+        assert (job["status"], job["claimable_by"]) == ("queued", None)
         assert (file["stored_path"], file["upload"]) == (str(tmp_path / "b.txt"), True)
+        assert (file["attempts"], file["lease_expires"]) == (0, None)
         assert {c["name"] for c in inspect(db.engine).get_columns("knowledge_bases")} >= {"version"}
     finally:
         db.close()

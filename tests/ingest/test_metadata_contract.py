@@ -17,9 +17,9 @@ from sqlalchemy import update
 
 from core.db.engine import Database, database_url
 from core.db.migrate import upgrade
-from core.db.schema import jobs as jobs_table
+from core.db.schema import job_files as job_files_table
 from core.errors import Conflict, LeaseLost, NotFound
-from ingest.jobs import JobFile, JobStore
+from ingest.jobs import MAX_ATTEMPTS, JobFile, JobStore
 from ingest.outcome import FileResult, Outcome
 from ingest.registry import DocumentRecord, Registry, document_id
 from serving.feedback.protocol import CitedPassage
@@ -110,7 +110,7 @@ class TestRegistry:
     def test_a_retired_generation_can_never_go_live(self, db):
         registry = Registry(db)
         registry.create_kb("hr")
-        registry.stage("g1", "hr", document_id("hr", "a.txt"), job_id="dead-job")
+        registry.stage("g1", "hr", document_id("hr", "a.txt"), task="dead-job/0")
         assert registry.retire_orphans() == 1
         with pytest.raises(LeaseLost):
             registry.commit(record("hr", "a.txt", "g1"))
@@ -131,29 +131,31 @@ class TestRegistry:
 
 
 class TestJobs:
-    def test_a_job_is_claimed_by_one_worker_at_a_time(self, databases):
+    def test_a_file_is_claimed_by_one_worker_at_a_time(self, databases):
         registry = Registry(databases[0])
         registry.create_kb("hr")
         queue = [JobStore(d, Registry(d)) for d in databases]
         created = queue[0].create("hr", files(1))
         first = queue[0].claim("w1", lease_s=30)
         assert first is not None
-        assert first.job_id == created.id
+        assert (first.job_id, first.position) == (created.id, 0)
         assert queue[1].claim("w2", lease_s=30) is None
-        assert queue[1].get(created.id).lease_owner == "w1"
+        assert queue[1].get(created.id).files[0].lease_owner == "w1"
+        assert queue[1].get(created.id).status == "running"
 
-    def test_concurrent_claims_take_different_jobs(self, databases):
+    def test_the_files_of_one_job_spread_over_workers(self, databases):
         Registry(databases[0]).create_kb("hr")
         store = JobStore(databases[0], Registry(databases[0]))
-        created = {store.create("hr", files(1)).id for _ in range(6)}
-        claimed: list[str] = []
+        made = [store.create("hr", files(3)).id for _ in range(3)]
+        created = [(job_id, i) for job_id in made for i in range(3)]
+        claimed: list[tuple[str, int]] = []
         lock = threading.Lock()
 
         def claim(db: Database, name: str) -> None:
             queue = JobStore(db, Registry(db))
             while (lease := queue.claim(name, lease_s=30)) is not None:
                 with lock:
-                    claimed.append(lease.job_id)
+                    claimed.append((lease.job_id, lease.position))
 
         threads = [
             threading.Thread(target=claim, args=(databases[i % 2], f"w{i}")) for i in range(4)
@@ -171,40 +173,65 @@ class TestJobs:
         job = queue.create("hr", files(2))
         old = queue.claim("w1", lease_s=30)
         assert old is not None
-        registry.stage("g-old", "hr", document_id("hr", "f0.txt"), job_id=job.id)
+        registry.stage("g-old", "hr", document_id("hr", "f0.txt"), task=old.task)
         with db.write() as conn:  # the holder stalled past its deadline
-            conn.execute(update(jobs_table).values(lease_expires=time.time() - 1))
+            conn.execute(update(job_files_table).values(lease_expires=time.time() - 1))
         new = queue.claim("w2", lease_s=30)
         assert new is not None
-        assert new.job_id == job.id
+        assert (new.job_id, new.position) == (job.id, 0)
         assert new.token != old.token
         # What the old holder left staged was retired by the claim...
         assert "g-old" in registry.visibility().hidden
         with pytest.raises(LeaseLost):
             registry.commit(record("hr", "f0.txt", "g-old"))
-        # ...and it can no longer write about the job.
+        # ...and it can no longer write about the file.
         result = FileResult("f0.txt", Outcome.FAILED, reason="corrupt", message="x")
         with pytest.raises(LeaseLost):
-            queue.record(old, 0, result)
+            queue.record(old, result)
         assert not queue.renew(old, 30)
-        queue.record(new, 0, result)
-        assert queue.get(job.id).files[0].outcome == "failed"
-        assert queue.get(job.id).attempts == 2
+        assert queue.record(new, result) is False  # one file of two: the job goes on
+        found = queue.get(job.id)
+        assert found.files[0].outcome == "failed"
+        assert found.files[0].attempts == 2
+        assert found.status == "running"
 
-    def test_a_live_lease_is_renewed_and_a_finished_job_is_not_claimed_again(self, db):
+    def test_the_last_outcome_closes_the_job(self, db):
         Registry(db).create_kb("hr")
         queue = JobStore(db, Registry(db))
-        job = queue.create("hr", files(1))
-        lease = queue.claim("w1", lease_s=30)
-        assert lease is not None
-        assert queue.renew(lease, 30)
-        queue.progress(lease, "f0.txt", pages=3, chunks=7)
-        running = queue.get(job.id)
-        assert (running.current_file, running.pages, running.chunks) == ("f0.txt", 3, 7)
-        queue.finish(lease, "done")
+        job = queue.create("hr", files(2))
+        leases = [queue.claim("w1", lease_s=30), queue.claim("w2", lease_s=30)]
+        assert all(lease is not None for lease in leases)
+        assert queue.renew(leases[0], 30)  # type: ignore[arg-type]
+        queue.progress(leases[0], pages=3, chunks=7)  # type: ignore[arg-type]
+        assert (queue.get(job.id).files[0].pages, queue.get(job.id).files[0].chunks) == (3, 7)
+        ok = FileResult("f.txt", Outcome.UNCHANGED)
+        assert queue.record(leases[1], ok) is False  # type: ignore[arg-type]
+        assert queue.record(leases[0], ok) is True  # type: ignore[arg-type]
         assert queue.get(job.id).status == "done"
-        assert queue.claim("w2", lease_s=30) is None
-        assert queue.counts() == {"done": 1}
+        assert queue.claim("w3", lease_s=30) is None
+        assert queue.backlog() == 0
+
+    def test_a_file_that_keeps_killing_workers_is_given_up(self, db):
+        Registry(db).create_kb("hr")
+        queue = JobStore(db, Registry(db))
+        job = queue.create("hr", files(2))
+        for _ in range(MAX_ATTEMPTS):
+            assert queue.claim("doomed", lease_s=30) is not None
+            with db.write() as conn:  # the worker died with it
+                conn.execute(update(job_files_table).values(lease_expires=time.time() - 1))
+        lease = queue.claim("w", lease_s=30)
+        assert lease is not None
+        assert lease.position == 1, "the poison file was skipped"
+        first = queue.get(job.id).files[0]
+        assert (first.outcome, first.reason) == ("failed", "worker_died")
+
+    def test_a_job_kept_for_one_process_is_claimed_by_no_other(self, db):
+        Registry(db).create_kb("hr")
+        queue = JobStore(db, Registry(db))
+        job = queue.create("hr", files(1), claimable_by="cli")
+        assert queue.claim("worker", lease_s=30) is None
+        lease = queue.claim("cli", lease_s=30, job_id=job.id)
+        assert lease is not None
 
 
 class TestAnswerServiceState:

@@ -1,4 +1,4 @@
-"""Services mode: job leases and live progress, the registry clock, feedback and shared state.
+"""Services mode: per-file leases, the registry clock, feedback and shared state.
 
 Revision ID: 0002
 Revises: 0001
@@ -21,7 +21,8 @@ def upgrade() -> None:
     with op.batch_alter_table("knowledge_bases") as kbs:
         kbs.add_column(sa.Column("version", sa.BigInteger, nullable=False, server_default="0"))
     with op.batch_alter_table("hidden_generations") as hidden:
-        hidden.add_column(sa.Column("job_id", sa.Text, nullable=True))
+        # The task (job/position) that staged it, so that its lease decides its fate.
+        hidden.add_column(sa.Column("task", sa.Text, nullable=True))
         hidden.add_column(sa.Column("seq", sa.BigInteger, nullable=True))
     counters = op.create_table(
         "counters",
@@ -31,17 +32,16 @@ def upgrade() -> None:
     # `registry`: the registry clock; `feedback`: the last rating id handed out.
     op.bulk_insert(counters, [{"name": "registry", "value": 0}, {"name": "feedback", "value": 0}])
     with op.batch_alter_table("jobs") as jobs:
-        jobs.add_column(sa.Column("lease_owner", sa.Text))
-        jobs.add_column(sa.Column("lease_token", sa.Text))
-        jobs.add_column(sa.Column("lease_expires", sa.Float))
-        jobs.add_column(sa.Column("attempts", sa.Integer, nullable=False, server_default="0"))
-        jobs.add_column(sa.Column("current_file", sa.Text))
-        jobs.add_column(sa.Column("pages", sa.Integer, nullable=False, server_default="0"))
-        jobs.add_column(sa.Column("chunks", sa.Integer, nullable=False, server_default="0"))
+        jobs.add_column(sa.Column("claimable_by", sa.Text))
     op.create_index("jobs_status", "jobs", ["status", "created_at"])
     with op.batch_alter_table("job_files") as files:
         # Files of jobs created before this revision were all uploads.
         files.add_column(sa.Column("upload", sa.Boolean, nullable=False, server_default="1"))
+        files.add_column(sa.Column("lease_owner", sa.Text))
+        files.add_column(sa.Column("lease_token", sa.Text))
+        files.add_column(sa.Column("lease_expires", sa.Float))
+        files.add_column(sa.Column("attempts", sa.Integer, nullable=False, server_default="0"))
+    op.create_index("job_files_open", "job_files", ["outcome", "lease_expires"])
     op.create_table(
         "feedback",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
