@@ -1,13 +1,15 @@
-"""Cross-package fixtures: a clean environment and one loaded embedding model per session."""
+"""Cross-package fixtures: a clean environment, the embedding model, a Qdrant stand-in."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
 from core.embeddings import SentenceTransformerEmbedder
 from core.settings import EmbeddingSettings
+from tests.support.qdrant_standin import QdrantStandinProcess
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -26,3 +28,10 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 def embedder() -> SentenceTransformerEmbedder:
     """The real bundled all-MiniLM-L6-v2, loaded once."""
     return SentenceTransformerEmbedder(EmbeddingSettings())
+
+
+@pytest.fixture(scope="session")
+def qdrant_standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QdrantStandinProcess]:
+    """The loopback Qdrant server stand-in, its own process; tests use their own collections."""
+    with QdrantStandinProcess(tmp_path_factory.mktemp("qdrant-standin")) as standin:
+        yield standin
