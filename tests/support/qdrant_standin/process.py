@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -54,6 +55,7 @@ class QdrantStandinProcess:
 
     def stop(self, *, within_s: float = 30.0) -> None:
         """SIGTERM: uvicorn shuts down and the lifespan flushes and closes every shard."""
+        settle_version_checks()
         process, self._process = self._process, None
         if process is None:
             return
@@ -67,6 +69,7 @@ class QdrantStandinProcess:
 
     def kill(self) -> None:
         """SIGKILL, as a crashed server: only what Edge made durable (its WAL) survives."""
+        settle_version_checks()
         process, self._process = self._process, None
         if process is not None:
             os.kill(process.pid, signal.SIGKILL)
@@ -104,6 +107,17 @@ class QdrantStandinProcess:
         self.kill()
         tail = self.log.read_text()[-3000:] if self.log.exists() else ""
         raise RuntimeError(f"Qdrant stand-in {why}; its log ends:\n{tail}")
+
+
+def settle_version_checks() -> None:
+    """Wait for the server-version checks qdrant-client runs in a thread for each new client.
+
+    A check still running when its server goes away warns, an error under pytest, and pytest
+    blames whichever test runs when the thread ends; so a server stops only after them.
+    """
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_check_compatibility)"):
+            thread.join()
 
 
 def _close(process: subprocess.Popen[str]) -> None:
