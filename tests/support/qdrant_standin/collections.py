@@ -169,6 +169,8 @@ def _edge_config(body: m.CreateCollection) -> qe.EdgeConfig:
 
 
 def _dense(params: m.VectorParams) -> qe.EdgeVectorParams:
+    if params.size < 1:  # Qdrant's validator answers this before Edge would fail on it
+        raise QdrantError(422, "Validation error in JSON body: [vectors.size]: must be 1 or larger")
     if params.quantization_config or params.multivector_config or params.datatype:
         raise unsupported("vector quantization, multivectors and datatypes")
     return qe.EdgeVectorParams(size=params.size, distance=_DISTANCES[params.distance])
