@@ -41,8 +41,8 @@ def _filter(where: Where) -> models.Filter | None:
     return models.Filter(must=must or None, must_not=must_not or None)
 
 
-# `kb` is the tenant: Qdrant stores each knowledge base's points together and can search one
-# without the others. `chunk_index` is only filtered by range (a hit's neighbours).
+# `kb` is a tenant index: Qdrant keeps each knowledge base's points together on disk.
+# `chunk_index` is only ever filtered by range (a hit's neighbours), never matched exactly.
 _INDEXES: dict[str, models.PayloadSchemaType | models.PayloadSchemaParams] = {
     "kb": models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
     "doc_id": models.PayloadSchemaType.KEYWORD,
