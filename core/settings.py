@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 
 def default_data_dir() -> Path:
@@ -34,3 +34,33 @@ class StoreSettings(BaseModel):
     )
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
     collection: str = Field("kb_chunks", description="Collection name on a Qdrant server.")
+    # A Qdrant cluster (distributed mode) reads these when the collection is created; later
+    # changes need Qdrant's own cluster API (move or replicate shards).
+    shard_number: int = Field(
+        1,
+        ge=1,
+        description="Shards of a new collection on a Qdrant server; on a cluster, a "
+        "multiple of the node count, so every node holds some.",
+    )
+    replication_factor: int = Field(
+        1,
+        ge=1,
+        description="Copies of each shard; 2 or more on a cluster keeps the data "
+        "available while a node is down.",
+    )
+    write_consistency_factor: int = Field(
+        1,
+        ge=1,
+        description="Replicas that must confirm a write before it counts as done; "
+        "at most replication_factor.",
+    )
+
+    @model_validator(mode="after")
+    def _writes_can_succeed(self) -> StoreSettings:
+        # More confirmations than copies would make every write fail on a healthy cluster.
+        if self.write_consistency_factor > self.replication_factor:
+            raise ValueError(
+                f"write_consistency_factor ({self.write_consistency_factor}) cannot exceed "
+                f"replication_factor ({self.replication_factor})"
+            )
+        return self

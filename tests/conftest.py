@@ -1,4 +1,4 @@
-"""Cross-package fixtures: a clean environment and one loaded embedding model per session."""
+"""Cross-package fixtures: a clean environment, the embedding model, a Qdrant stand-in."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from core.embeddings import SentenceTransformerEmbedder
 from core.settings import EmbeddingSettings
 from tests.support.databases import postgres_database
+from tests.support.qdrant_standin import QdrantStandinProcess
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -45,3 +46,10 @@ def metadata_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
         return
     with postgres_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def qdrant_standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QdrantStandinProcess]:
+    """The loopback Qdrant server stand-in, its own process; tests use their own collections."""
+    with QdrantStandinProcess(tmp_path_factory.mktemp("qdrant-standin")) as standin:
+        yield standin

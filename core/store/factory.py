@@ -17,5 +17,12 @@ def open_store(settings: StoreSettings, data_dir: Path) -> VectorStore:
     """
     if settings.qdrant_url:
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return QdrantClientStore(settings.qdrant_url, settings.collection, api_key=key)
+        return QdrantClientStore(
+            settings.qdrant_url,
+            settings.collection,
+            api_key=key,
+            shard_number=settings.shard_number,
+            replication_factor=settings.replication_factor,
+            write_consistency_factor=settings.write_consistency_factor,
+        )
     return EdgeStore(data_dir / "qdrant-edge")

@@ -45,13 +45,43 @@ def _filter(where: Where) -> models.Filter | None:
     return models.Filter(must=must or None, must_not=must_not or None)
 
 
+# `kb` is a tenant index: Qdrant keeps each knowledge base's points together on disk.
+# `chunk_index` is only ever filtered by range (a hit's neighbours), never matched exactly.
+_INDEXES: dict[str, models.PayloadSchemaType | models.PayloadSchemaParams] = {
+    "kb": models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
+    "doc_id": models.PayloadSchemaType.KEYWORD,
+    "generation": models.PayloadSchemaType.KEYWORD,
+    "chunk_index": models.IntegerIndexParams(
+        type=models.IntegerIndexType.INTEGER, lookup=False, range=True
+    ),
+    # The registry clock of a chunk's staging: queries exclude `seq` above their snapshot's.
+    SEQ: models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=False, range=True),
+}
+
+
 class QdrantClientStore:
-    """One collection on a Qdrant server (or in qdrant-client local mode: ':memory:', a path)."""
+    """One collection on a Qdrant server (or in qdrant-client local mode: ':memory:', a path).
+
+    `shard_number`, `replication_factor` and `write_consistency_factor` apply when `ensure`
+    creates the collection (a Qdrant cluster spreads and copies shards by them).
+    """
 
     name = "qdrant"
 
-    def __init__(self, location: str, collection: str, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        location: str,
+        collection: str,
+        api_key: str | None = None,
+        *,
+        shard_number: int = 1,
+        replication_factor: int = 1,
+        write_consistency_factor: int = 1,
+    ) -> None:
         self.collection = collection
+        self._shard_number = shard_number
+        self._replication_factor = replication_factor
+        self._write_consistency_factor = write_consistency_factor
         self._server = location.startswith(("http://", "https://"))
         if self._server:
             self._client = AsyncQdrantClient(url=location, api_key=api_key)
@@ -63,9 +93,23 @@ class QdrantClientStore:
             )
 
     async def ensure(self, dimension: int) -> None:
+        """Create the collection and its payload indexes where missing.
+
+        Safe when several processes (API replicas, ingest workers) start at once: a collection
+        another one created first is used as it is, and each missing index is created.
+        """
         try:
-            if await self._client.collection_exists(self.collection):
-                return
+            if not await self._client.collection_exists(self.collection):
+                await self._create(dimension)
+            if self._server:  # local mode has no payload indexes (it says so with a warning)
+                await self._create_indexes()
+        except (UnexpectedResponse, ResponseHandlingException) as exc:
+            raise UpstreamError(
+                f"Qdrant: cannot prepare collection {self.collection}: {exc}"
+            ) from exc
+
+    async def _create(self, dimension: int) -> None:
+        try:
             await self._client.create_collection(
                 self.collection,
                 vectors_config={
@@ -74,25 +118,19 @@ class QdrantClientStore:
                 sparse_vectors_config={
                     SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                 },
+                shard_number=self._shard_number,
+                replication_factor=self._replication_factor,
+                write_consistency_factor=self._write_consistency_factor,
             )
-            if not self._server:
-                return  # local mode has no payload indexes (it says so with a warning)
-            await self._client.create_payload_index(
-                self.collection,
-                "kb",
-                models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
-            )
-            for name in ("doc_id", "generation"):
-                await self._client.create_payload_index(
-                    self.collection, name, models.PayloadSchemaType.KEYWORD
-                )
-            await self._client.create_payload_index(
-                self.collection, SEQ, models.PayloadSchemaType.INTEGER
-            )
-        except (UnexpectedResponse, ResponseHandlingException) as exc:
-            raise UpstreamError(
-                f"Qdrant: cannot prepare collection {self.collection}: {exc}"
-            ) from exc
+        except UnexpectedResponse as exc:
+            if exc.status_code != 409:  # 409: another process created it since we looked
+                raise
+
+    async def _create_indexes(self) -> None:
+        existing = (await self._client.get_collection(self.collection)).payload_schema
+        for field_name, schema in _INDEXES.items():
+            if field_name not in existing:
+                await self._client.create_payload_index(self.collection, field_name, schema)
 
     async def upsert(self, points: Sequence[ChunkPoint]) -> None:
         structs = [

@@ -1,4 +1,9 @@
-"""One contract, run against Qdrant Edge and qdrant-client (local mode; a server by QDRANT_URL)."""
+"""One contract, run against every store backend.
+
+Qdrant Edge; qdrant-client in local mode; qdrant-client against the loopback Qdrant server
+stand-in (REST, one process for the session); and against a real Qdrant server when
+`QDRANT_URL` is set (marker `integration`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from core.sparse import SparseVector
@@ -15,6 +21,40 @@ from core.store.qdrant import QdrantClientStore
 from tests.support.env import QDRANT_URL
 
 DIM = 8
+NO_SERVER = "QDRANT_URL is not set: no real Qdrant server"
+BACKENDS = [
+    "edge",
+    "local",
+    "standin",
+    pytest.param(
+        "server",
+        marks=[pytest.mark.integration, pytest.mark.skipif(not QDRANT_URL, reason=NO_SERVER)],
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorStore]:
+    collection = f"test_{uuid.uuid4().hex[:8]}"
+    url = None
+    if request.param == "edge":
+        backend: VectorStore = EdgeStore(tmp_path / "edge")
+    elif request.param == "local":
+        backend = QdrantClientStore(":memory:", collection)
+    else:
+        url = (
+            QDRANT_URL
+            if request.param == "server"
+            else request.getfixturevalue("qdrant_standin").url
+        )
+        assert url is not None
+        backend = QdrantClientStore(url, collection)
+    await backend.ensure(DIM)
+    yield backend
+    await backend.close()
+    if url is not None:  # servers outlive the test: leave nothing behind
+        async with httpx.AsyncClient() as client:
+            (await client.delete(f"{url}/collections/{collection}")).raise_for_status()
 
 
 def point(kb: str, doc: str, generation: str, n: int) -> ChunkPoint:
@@ -34,7 +74,7 @@ def point(kb: str, doc: str, generation: str, n: int) -> ChunkPoint:
     )
 
 
-class StoreContract:
+class TestStoreContract:
     """Every VectorStore implementation must pass these."""
 
     async def test_ensure_is_idempotent(self, store: VectorStore):
@@ -137,44 +177,15 @@ def axis(i: int) -> list[float]:
     return [1.0 if j == i else 0.01 for j in range(DIM)]
 
 
-class TestEdgeStore(StoreContract):
-    @pytest.fixture
-    async def store(self, tmp_path: Path) -> AsyncIterator[VectorStore]:
-        store = EdgeStore(tmp_path / "edge")
-        await store.ensure(DIM)
-        yield store
-        await store.close()
-
-    async def test_survives_reopen(self, tmp_path: Path):
-        first = EdgeStore(tmp_path / "edge")
-        await first.ensure(DIM)
-        await first.upsert([point("a", "d1", "g1", n) for n in range(3)])
-        await first.close()
-        second = EdgeStore(tmp_path / "edge")
-        await second.ensure(DIM)
-        assert await second.count(Where(kbs=("a",))) == 3
-        await second.close()
-
-
-class TestQdrantLocalMode(StoreContract):
-    @pytest.fixture
-    async def store(self) -> AsyncIterator[VectorStore]:
-        store = QdrantClientStore(":memory:", f"test_{uuid.uuid4().hex[:8]}")
-        await store.ensure(DIM)
-        yield store
-        await store.close()
-
-
-@pytest.mark.integration
-@pytest.mark.skipif(not QDRANT_URL, reason="QDRANT_URL is not set: no real Qdrant server")
-class TestQdrantServer(StoreContract):
-    @pytest.fixture
-    async def store(self) -> AsyncIterator[VectorStore]:
-        assert QDRANT_URL is not None
-        store = QdrantClientStore(QDRANT_URL, f"test_{uuid.uuid4().hex[:8]}")
-        await store.ensure(DIM)
-        yield store
-        await store.close()
+async def test_edge_survives_reopen(tmp_path: Path):
+    first = EdgeStore(tmp_path / "edge")
+    await first.ensure(DIM)
+    await first.upsert([point("a", "d1", "g1", n) for n in range(3)])
+    await first.close()
+    second = EdgeStore(tmp_path / "edge")
+    await second.ensure(DIM)
+    assert await second.count(Where(kbs=("a",))) == 3
+    await second.close()
 
 
 async def _optimize_keeps_results(store: VectorStore) -> None:
