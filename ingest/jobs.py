@@ -173,10 +173,12 @@ class JobStore:
 
     def renew(self, lease: Lease, lease_s: float) -> bool:
         """Extend the lease; False when the file is no longer ours."""
+        # A file whose outcome this very lease recorded is still ours: its worker may be
+        # tidying up after the commit when the heartbeat comes.
         with self._db.write() as conn:
             cursor = conn.execute(
                 job_files.update()
-                .where(*_held(lease), job_files.c.outcome.is_(None))
+                .where(*_held(lease))
                 .values(lease_expires=self._db.now() + lease_s)
             )
             return cursor.rowcount == 1

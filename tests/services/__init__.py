@@ -1,0 +1,1 @@
+"""Services mode: our processes sharing PostgreSQL, Redis and a Qdrant server."""
