@@ -33,7 +33,6 @@ from ingest.parsers.tika_xhtml import TikaObject, to_attachment, to_document
 # Tika's own default cuts text at 500,000 characters, a few hundred pages of a PDF.
 MAX_CHARS = 200_000_000
 _ENTRY = "package-entry"
-_XHTML = "http://www.w3.org/1999/xhtml"
 # "...OfficeParser@4496998a": the object id says nothing to a person.
 _JAVA_ID = re.compile(r"@[0-9a-f]{6,}\b")
 
@@ -113,17 +112,21 @@ def split_package_entries(xhtml: str) -> tuple[str, list[tuple[str, str]]]:
     root = etree.fromstring(xhtml.encode("utf-8"), parser)
     if root is None:
         return xhtml, []
+    # Plain tag names: a detached element would be written as <html:div>, which the HTML
+    # reader does not know.
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            element.tag = etree.QName(element).localname
+    etree.cleanup_namespaces(root)
     entries = [
         element
-        for element in root.iter(f"{{{_XHTML}}}div", "div")
+        for element in root.iter("div")
         if _ENTRY in (element.get("class") or "").split()
         and not any(_ENTRY in (up.get("class") or "") for up in element.iterancestors())
     ]
     found: list[tuple[str, str]] = []
     for element in entries:
-        heading = next(iter(element.iterfind(f"{{{_XHTML}}}h1")), None)
-        if heading is None:
-            heading = element.find("h1")
+        heading = element.find("h1")
         name = "".join(heading.itertext()).strip() if heading is not None else ""
         if heading is not None:
             element.remove(heading)  # the name is the attachment's title, not its text

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -92,30 +93,37 @@ class _Worker:
 
 
 class WorkerPool:
-    """At most `size` worker processes, started when first needed and reused across tasks."""
+    """At most `size` worker processes, started when first needed and reused across tasks.
+
+    Tasks wait for a free worker in a thread (a thread-safe queue of slots), so one pool
+    serves any event loop; a task whose caller is cancelled still ends within its limit.
+    """
 
     def __init__(self, *, size: int = 1) -> None:
-        self._slots: asyncio.Queue[_Worker | None] = asyncio.Queue()
+        self._slots: queue.Queue[_Worker | None] = queue.Queue()
         for _ in range(size):
-            self._slots.put_nowait(None)
+            self._slots.put(None)
         self._workers: set[_Worker] = set()
 
     async def run(self, task: str, args: dict[str, Any], *, timeout_s: float) -> Any:
         """Run `task` in a free worker; WorkerTimeout, WorkerCrashed or WorkerTaskError."""
-        worker = await self._slots.get()
+        return await asyncio.to_thread(self._run, task, args, timeout_s)
+
+    def _run(self, task: str, args: dict[str, Any], timeout_s: float) -> Any:
+        worker = self._slots.get()
         try:
             if worker is None or not worker.alive:
-                worker = await asyncio.to_thread(_Worker)
+                worker = _Worker()
                 self._workers.add(worker)
-            return await asyncio.to_thread(worker.call, task, args, timeout_s)
-        except (WorkerTimeout, WorkerCrashed, asyncio.CancelledError):
+            return worker.call(task, args, timeout_s)
+        except (WorkerTimeout, WorkerCrashed):
             # A worker stopped mid-task is in an unknown state: never reuse it.
             if worker is not None:
                 self._retire(worker)
                 worker = None
             raise
         finally:
-            self._slots.put_nowait(worker)
+            self._slots.put(worker)
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for operators' logs and for tests)."""
