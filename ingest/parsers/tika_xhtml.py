@@ -93,7 +93,9 @@ def nothing_read(obj: TikaObject, filename: str) -> DocumentError:
         )
     if content_type.startswith(("application/pdf", "image/")):
         return NoTextLayer(f"{filename}: no text layer: needs OCR")
-    if not content_type or content_type.startswith("application/octet-stream"):
+    # Tika hands types it has no parser for to its EmptyParser.
+    unknown = "EmptyParser" in obj.value("X-TIKA:Parsed-By")
+    if unknown or not content_type or content_type.startswith("application/octet-stream"):
         return UnsupportedFormat(f"{filename}: Tika has no parser for this type of file")
     return DocumentError(f"{filename}: the document contains no text ({content_type})")
 
