@@ -27,7 +27,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -61,7 +60,11 @@ def machine() -> str:
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")), "unknown",
     )  # fmt: skip
-    memory = psutil.virtual_memory().total / 2**30
+    kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )  # fmt: skip
+    memory = kib / 2**20
     return f"{model}, {os.cpu_count()} CPUs, {memory:.1f} GiB, Python {platform.python_version()}"
 
 
@@ -133,7 +136,12 @@ async def formats() -> None:
 
 
 def worker_cpu(ocr: PageOcr) -> float:
-    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in ocr.worker_pids())
+    """User + system CPU seconds the OCR worker process has used so far (Linux /proc)."""
+    total = 0
+    for pid in ocr.worker_pids():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def ocr_speed(scale: float) -> None:
@@ -184,6 +192,7 @@ async def ocr_accuracy(scale: float) -> None:
                         chars += len("".join(want.split()))
                         scores.append(accuracy(want, got))
                         spaced.append(accuracy(want, got, spaces=True))
+                        print(f"    {name} page {page + 1}: {scores[-1]:.3f}")
                 count = len(scores)
                 line = (f"  {language}: {count} pages, {chars} characters; accuracy mean "
                         f"{np.mean(scores):.3f} (min {min(scores):.3f})")  # fmt: skip

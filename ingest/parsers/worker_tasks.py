@@ -57,7 +57,7 @@ def ocr_pdf_page(cache: dict[str, Any], path: str, index: int, scale: float) -> 
 def _recognise(cache: dict[str, Any], image: Any) -> list[Box]:
     engine = cache.get("ocr")
     if engine is None:
-        from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-untyped]
+        from rapidocr_onnxruntime import RapidOCR
 
         engine = cache["ocr"] = RapidOCR()
     if image.ndim == 3 and image.shape[2] == 1:

@@ -12,6 +12,7 @@ import pytest
 from core.errors import EmptyFile, FileMissing
 from ingest.parsers.base import Parser
 from ingest.parsers.docx import DocxParser
+from ingest.parsers.fallback import FallbackParser
 from ingest.parsers.html import HtmlParser
 from ingest.parsers.mail import EmailParser
 from ingest.parsers.native_tika import NativeTikaParser
@@ -202,3 +203,19 @@ class TestEmailParser(ParserContract):
             "Date: Tue, 03 Nov 2026 10:00:00 +0000\n\nLine one.\n\nLine two."
         )
         return Sample(path, "Meeting notes", [text], ["Meeting notes"])
+
+
+class TestFallbackParser(ParserContract):
+    """python-docx first, the native Tika second: the pair is a parser like any other."""
+
+    @pytest.fixture
+    async def parser(self) -> AsyncIterator[Parser]:
+        native = NativeTikaParser(timeout_s=60)
+        yield FallbackParser(DocxParser(attachments=native), native)
+        await native.aclose()
+
+    @pytest.fixture
+    def sample(self, tmp_path: Path) -> Sample:
+        path = documents.sample_docx(tmp_path / "report.docx")
+        headings = ["Introduction", "Details", "Appendix"]
+        return Sample(path, documents.DOCX_TITLE, documents.DOCX_PAGES, headings)
