@@ -46,7 +46,7 @@ CHINESE = [("pdf_cjk/chatchat_1.pdf", [0, 1, 2, 3, 4]), ("pdf_cjk/mineru_introdu
 ENGLISH = [
     ("pdf_text/textract_raw_text.pdf", [0, 1]),
     ("pdf_text/pdfminer_dmca.pdf", [0, 1]),
-    ("pdf_text/pdfjs_TAMReview.pdf", [2]),
+    ("pdf_text/pdfminer_naacl06-shinyama.pdf", [0]),  # two columns
     ("pdf_text/pysamples_crazyones-pdfa.pdf", [0]),
 ]
 

@@ -41,7 +41,10 @@ def serve(connection: Connection) -> None:
             reply: dict[str, Any] = {"ok": _task(request["task"])(cache, **request["args"])}
         except Exception as exc:  # the parent decides what a failure means for the file
             reply = {"error": {"kind": type(exc).__name__, "message": str(exc)}}
-        connection.send_bytes(json.dumps(reply).encode())
+        try:
+            connection.send_bytes(json.dumps(reply).encode())
+        except OSError:  # the parent stopped waiting (it went away, or gave up on us)
+            return
 
 
 if __name__ == "__main__":
