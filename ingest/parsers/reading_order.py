@@ -94,24 +94,38 @@ def _lines(boxes: list[Box]) -> list[str]:
 
 
 def _gutter(boxes: list[Box], page_width: float) -> float | None:
-    """The x of the widest empty vertical strip in the page's middle, if columns flank it.
+    """The x between two columns of text lines, or None for a page read row by row.
 
-    Boxes wider than half the page (titles, spanning lines) are left out of the search.
+    The candidate is the x in the middle half of the page that the fewest lines cross (a
+    centred title or author block may); it counts when both sides hold lines of running
+    text (at least a quarter of the page wide: table cells are shorter and read by row) and
+    the strip between the two sides is wider than a word gap.
     """
-    narrow = sorted((box.left, box.right) for box in boxes if box.right - box.left < page_width / 2)
-    best: tuple[float, float] | None = None
-    reach = narrow[0][1] if narrow else 0.0
-    for left, right in narrow[1:]:
-        gap = left - reach
-        middle = (left + reach) / 2
-        central = 0.25 * page_width < middle < 0.75 * page_width
-        wide = gap > page_width * _MIN_GUTTER
-        if central and wide and (best is None or gap > best[1]):
-            best = (middle, gap)
-        reach = max(reach, right)
-    if best is None:
+    low, high = 0.25 * page_width, 0.75 * page_width
+    edges = {box.right + 1 for box in boxes} | {box.left - 1 for box in boxes}
+    best: tuple[int, float] | None = None
+    for x in sorted(edge for edge in edges if low < edge < high):
+        crossing = sum(box.left < x < box.right for box in boxes)
+        if best is None or crossing < best[0]:
+            best = (crossing, x)
+    if best is None or best[0] > max(2, len(boxes) // 6):
         return None
-    x = best[0]
-    on_left = sum(box.right <= x for box in boxes)
-    on_right = sum(box.left >= x for box in boxes)
-    return x if min(on_left, on_right) >= _MIN_COLUMN_BOXES else None
+    x = best[1]
+    left = [box for box in boxes if box.right <= x]
+    right = [box for box in boxes if box.left >= x]
+    if min(len(left), len(right)) < _MIN_COLUMN_BOXES:
+        return None
+    if min(_median_width(left), _median_width(right)) < 0.25 * page_width:
+        return None
+    # Most lines of each side stop short of the strip (a few run into it: hyphens, OCR slop).
+    gap = _quantile([box.left for box in right], 0.1) - _quantile([b.right for b in left], 0.9)
+    return x if gap > page_width * _MIN_GUTTER else None
+
+
+def _median_width(boxes: list[Box]) -> float:
+    return _quantile([box.right - box.left for box in boxes], 0.5)
+
+
+def _quantile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(share * len(ordered)), len(ordered) - 1)]

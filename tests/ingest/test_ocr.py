@@ -129,3 +129,19 @@ def test_cjk_joins_without_spaces_and_mixed_text_keeps_them() -> None:
     assert join_pieces("核电厂", "定期安全") == "核电厂定期安全"
     assert join_pieces("使用", "Redis") == "使用 Redis"
     assert tidy("量化 后 的 推理速度 FP16 mode") == "量化后的推理速度 FP16 mode"
+
+
+def test_a_centred_block_across_the_gutter_does_not_hide_the_columns() -> None:
+    authors = Box(400, 50, 600, 70, "Ann Author, Bo Writer")
+    left = [Box(100, 100 + 30 * i, 480, 120 + 30 * i, f"left {i}") for i in range(6)]
+    right = [Box(520, 100 + 30 * i, 900, 120 + 30 * i, f"right {i}") for i in range(6)]
+    lines = page_text([*right, authors, *left], page_width=1000).splitlines()
+    assert lines == ["Ann Author, Bo Writer", *(f"left {i}" for i in range(6)),
+                     *(f"right {i}" for i in range(6))]  # fmt: skip
+
+
+def test_a_table_of_short_cells_is_read_row_by_row() -> None:
+    keys = [Box(100, 100 + 30 * i, 200, 120 + 30 * i, f"key {i}") for i in range(5)]
+    values = [Box(600, 100 + 30 * i, 700, 120 + 30 * i, f"value {i}") for i in range(5)]
+    lines = page_text([*values, *keys], page_width=1000).splitlines()
+    assert lines == [f"key {i} value {i}" for i in range(5)]
