@@ -1,6 +1,9 @@
 # One image for every Python service; docker-compose picks the command.
 FROM python:3.11-slim
 WORKDIR /app
+# OpenCV (under the OCR) loads libGL and GLib even without a screen.
+RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
 # Point TORCH_INDEX at a CPU-only wheel index to keep the image small (no CUDA libraries).
 ARG TORCH_INDEX=""
 RUN pip install --no-cache-dir ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} torch==2.13.0

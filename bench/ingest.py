@@ -361,7 +361,7 @@ def print_ingest(stats: IngestStats) -> None:
         print(f"  UNEXPECTED failure {name}: {message}")
 
 
-async def run(limit: int | None) -> dict[str, Any] | None:
+async def run(limit: int | None, documents_only: bool = False) -> dict[str, Any] | None:
     if not DOCUMENTS.is_dir() or not SCIFACT.is_file():
         print(f"eval data missing: need {DOCUMENTS} and {SCIFACT}", file=sys.stderr)
         return None
@@ -385,6 +385,9 @@ async def run(limit: int | None) -> dict[str, Any] | None:
         a.embed_only_chunks, a.embed_only_s = len(texts_a), embed_only(model, texts_a)
         a.peak_rss_mib = peak_rss_mib()
         print_ingest(a)
+        if documents_only:
+            results.update(parse_a=asdict(parse_stats), ingest_a=asdict(a))
+            return results
 
         (root / "scifact").mkdir()
         files_b = corpus_b(root / "scifact", limit)
@@ -441,12 +444,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--limit", type=int, default=None, help="at most N files per corpus")
     parser.add_argument("--out", type=Path, default=None, help="write results as JSON here")
+    parser.add_argument(
+        "--documents-only", action="store_true", help="corpus A only (no SciFact, no threads)"
+    )
     args = parser.parse_args()
     # Line by line even into a log file, so that a long run can be followed.
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    results = asyncio.run(run(args.limit))
+    results = asyncio.run(run(args.limit, args.documents_only))
     if results is None:
         sys.exit(2)
     if args.out is not None:

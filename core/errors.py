@@ -15,7 +15,9 @@
     │   ├── EncryptedDocument     password protected
     │   ├── CorruptDocument       the parser could not read it
     │   ├── UnsafeArchive         a zip container that would decompress too far
-    │   └── NoTextLayer           no extractable text: needs OCR
+    │   ├── NoTextLayer           no extractable text: needs OCR
+    │   ├── ParserTimeout         a native parser ran past its time limit (its worker killed)
+    │   └── ParserCrashed         a native parser's worker process died on this file
     ├── UpstreamError             502 an upstream server (Tika, Qdrant, an LLM, an engine) failed
     │   ├── UpstreamTimeout       504 it did not answer in time
     │   └── RateLimited           429 it (or our own limit for it) refuses more requests for now
@@ -141,6 +143,18 @@ class NoTextLayer(DocumentError):
     """The document has no extractable text (a scan): it needs OCR."""
 
     reason = "no_text"
+
+
+class ParserTimeout(DocumentError):
+    """A native parser (in its worker process) ran past its time limit on this file."""
+
+    reason = "timeout"
+
+
+class ParserCrashed(DocumentError):
+    """A native parser's worker process died (a crash in native code) on this file."""
+
+    reason = "crashed"
 
 
 class UpstreamError(RagError):

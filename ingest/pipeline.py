@@ -231,4 +231,6 @@ def _payload(
         "heading_path": list(chunk.heading_path),
         "token_count": chunk.token_count,
         "text": chunk.text,
+        # Recognised from the page's image: citations say so, readers may double-check.
+        "ocr": document.pages[chunk.page - 1].ocr,
     }

@@ -24,6 +24,30 @@ class TikaSettings(BaseModel):
     )
 
 
+class NativeTikaSettings(BaseModel):
+    """Apache Tika compiled to native code, in-process formats without a Tika server."""
+
+    enabled: bool = Field(
+        True, description="Read .doc, .pptx, .xlsx, .rtf, .odt, .epub ... without a server."
+    )
+    timeout_s: float = Field(
+        120.0, gt=0, description="Per-file limit; past it the worker is killed, the file fails."
+    )
+    workers: int = Field(1, ge=1, le=16, description="Worker processes, files parsed at once.")
+
+
+class OcrSettings(BaseModel):
+    """OCR of PDF pages without a text layer (PP-OCRv4, Chinese and English, in-process)."""
+
+    enabled: bool = Field(True, description="Off: scanned PDFs fail with 'needs OCR'.")
+    page_timeout_s: float = Field(
+        120.0, gt=0, description="Per-page limit; past it the page is left without text."
+    )
+    scale: float = Field(
+        2.0, gt=0.5, le=6.0, description="Render scale over PDF points (2.0 = 144 dpi)."
+    )
+
+
 class ChunkSettings(BaseModel):
     """Chunk sizes, counted in the embedding model's own tokens."""
 
@@ -88,6 +112,8 @@ class IngestSettings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     tika: TikaSettings = Field(default_factory=TikaSettings)
+    native_tika: NativeTikaSettings = Field(default_factory=NativeTikaSettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
     # The documented short names also work, as operators expect from the compose file.
     tika_url: str | None = Field(
         None, validation_alias=AliasChoices("TIKA_URL"), description="Same as KB_TIKA__URL."

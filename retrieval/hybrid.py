@@ -32,7 +32,7 @@ def to_hit(chunk: ScoredChunk | Any, score: float) -> Hit:
         score=score, kb=p["kb"], document_id=p["doc_id"], title=p.get("title", ""),
         source=p.get("source", ""), page=p.get("page", 1), char_start=p.get("char_start", 0),
         char_end=p.get("char_end", 0), chunk_index=p.get("chunk_index", 0),
-        heading_path=p.get("heading_path", []), text=p.get("text", ""),
+        heading_path=p.get("heading_path", []), text=p.get("text", ""), ocr=p.get("ocr", False),
     )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ class PassageRef(BaseModel):
     page: int
     char_start: int = Field(description="Start of the passage in its page's text.")
     char_end: int
+    ocr: bool = Field(False, description="The page's text was recognised by OCR from a scan.")
 
 
 class Hit(PassageRef):

@@ -16,11 +16,15 @@ class Heading:
 
 @dataclass
 class Page:
-    """One page (1-based `number`); flow formats without pages have a single page."""
+    """One page (1-based `number`); flow formats without pages have a single page.
+
+    `ocr` is True when the text was recognised from the page's image, not read from the file.
+    """
 
     number: int
     text: str
     headings: list[Heading] = field(default_factory=list)
+    ocr: bool = False
 
 
 BLOCK_SEPARATOR = "\n\n"

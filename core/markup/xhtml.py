@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from html.parser import HTMLParser as _StdlibHTMLParser
 
@@ -17,6 +18,10 @@ _BLOCKS = frozenset(
         "header", "hr", "html", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "ul",
     }
 )  # fmt: skip
+# Tika's XHTML marks one page of a paged format with a div of one of these classes: a PDF
+# page or an .xls sheet ("page"), an .xlsx sheet ("sheet"), a .ppt slide ("slide", holding a
+# "slide-content" div) and a .pptx slide ("slide-content").
+TIKA_PAGE_CLASSES = frozenset({"page", "sheet", "slide", "slide-content"})
 _SPACES = re.compile(r"[ \t\n\r\f]+")
 _INLINE_SPACES = re.compile(r"[ \t\r\f]+")
 
@@ -46,14 +51,17 @@ class _Table:
 
 
 class _PageCollector(_StdlibHTMLParser):
-    def __init__(self, *, keep_newlines: bool, page_divs: bool) -> None:
+    def __init__(self, *, keep_newlines: bool, page_classes: Collection[str]) -> None:
         super().__init__(convert_charrefs=True)
         self.builder = PageBuilder()
         self.meta: dict[str, str] = {}
         self.title: str | None = None
         self._keep_newlines = keep_newlines
-        self._page_divs = page_divs
+        self._page_classes = frozenset(page_classes)
         self._pages_seen = 0
+        # One entry per open div: True for a page div. A page div inside another one (a .ppt
+        # slide's slide-content) belongs to the outer page.
+        self._divs: list[bool] = []
         self._skipping: list[str] = []
         self._in_head = False
         self._title: list[str] | None = None
@@ -91,6 +99,8 @@ class _PageCollector(_StdlibHTMLParser):
             self._end_block()
             if tag == "pre" and self._pre:
                 self._pre -= 1
+            if tag == "div" and self._divs:
+                self._divs.pop()
 
     def handle_data(self, data: str) -> None:
         if self._skipping:
@@ -124,8 +134,12 @@ class _PageCollector(_StdlibHTMLParser):
             self._pre += 1
         if tag in _HEADINGS and not self._tables:
             self._heading = _HEADINGS[tag]
-        page = tag == "div" and "page" in (attrs.get("class") or "").split()
-        if page and self._page_divs:
+        if tag != "div":
+            return
+        classes = set((attrs.get("class") or "").split())
+        page = bool(classes & self._page_classes) and not any(self._divs)
+        self._divs.append(page)
+        if page:
             # Tika opens one page div per PDF page; blank pages still count for numbering.
             if self._pages_seen:
                 self.builder.break_page(keep_empty=True)
@@ -178,7 +192,7 @@ class _PageCollector(_StdlibHTMLParser):
 
 
 def parse_xhtml(
-    markup: str, *, keep_newlines: bool = False, page_divs: bool = False
+    markup: str, *, keep_newlines: bool = False, page_classes: Collection[str] = ()
 ) -> HtmlContent:
     """Turn (X)HTML into pages: blocks split by blank lines, h1-h6 as headings, tables as rows.
 
@@ -186,9 +200,10 @@ def parse_xhtml(
         markup: the document.
         keep_newlines: keep line breaks inside text (Tika's XHTML of a PDF has one per line)
             instead of collapsing them as a browser would.
-        page_divs: start a new page at each `<div class="page">` (Tika's XHTML for PDFs).
+        page_classes: start a new page at each div with one of these classes
+            (`TIKA_PAGE_CLASSES` for Tika's XHTML); none for web pages.
     """
-    collector = _PageCollector(keep_newlines=keep_newlines, page_divs=page_divs)
+    collector = _PageCollector(keep_newlines=keep_newlines, page_classes=page_classes)
     collector.feed(markup)
     collector.close()
     return HtmlContent(title=collector.title, pages=collector.builder.build(), meta=collector.meta)

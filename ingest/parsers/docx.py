@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,13 +13,18 @@ from typing import Any
 import docx
 from docx.enum.style import WD_STYLE_TYPE
 
-from core.errors import CorruptDocument, DocumentError
+from core.errors import CorruptDocument, DocumentError, RagError
 from ingest.document import ParsedDocument
 from ingest.parsers.archive import check_zip
+from ingest.parsers.attachments import AttachmentReader, append_attachments
 from ingest.parsers.sniff import check_content
 from ingest.parsers.wordml import W, body_pages, outline_level
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
+# Where Word keeps embedded files (OLE objects, workbooks, other documents).
+EMBEDDINGS = "word/embeddings/"
 _HEADING_NAME = re.compile(r"heading ([1-9])")
 
 
@@ -25,19 +32,34 @@ class DocxParser:
     """Reads .docx: body text in order, tables as ' | ' rows, headings, Word's page breaks.
 
     Pages split at explicit page breaks and at the breaks Word recorded when it last laid the
-    document out; a document saved without either is one page.
+    document out; a document saved without either is one page. Files embedded in it are read
+    by `attachments` (Tika unwraps OLE objects) and follow as pages of their own.
     """
 
     name = "docx"
 
-    def __init__(self, *, max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES,
+        attachments: AttachmentReader | None = None,
+    ) -> None:
         self.max_unzipped_bytes = max_unzipped_bytes
+        self.attachments = attachments
 
     def handles(self, suffix: str) -> bool:
         return suffix == ".docx"
 
     async def parse(self, path: Path, filename: str) -> ParsedDocument:
-        return await asyncio.to_thread(self._parse, path, filename)
+        document = await asyncio.to_thread(self._parse, path, filename)
+        if self.attachments is None or not await asyncio.to_thread(_has_embeddings, path):
+            return document
+        try:
+            found = await self.attachments.attachments(path, filename)
+        except RagError as exc:  # the body is read; lost attachments are worth a warning only
+            logger.warning("%s: embedded files not read: %s", filename, exc)
+            return document
+        return append_attachments(document, found)
 
     def _parse(self, path: Path, filename: str) -> ParsedDocument:
         check_content(path, filename, ".docx")
@@ -57,6 +79,11 @@ class DocxParser:
         level_one = (h.title for page in pages for h in page.headings if h.level == 1)
         title = core_title or next(level_one, None) or Path(filename).stem
         return ParsedDocument(title=title, pages=pages, metadata=metadata)
+
+
+def _has_embeddings(path: Path) -> bool:
+    with zipfile.ZipFile(path) as archive:
+        return any(name.startswith(EMBEDDINGS) for name in archive.namelist())
 
 
 def _heading_levels(document: Any) -> dict[str, int]:

@@ -14,8 +14,15 @@ from pathlib import Path
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
 
-from core.errors import CorruptDocument, DocumentError, EncryptedDocument, NoTextLayer
+from core.errors import (
+    CorruptDocument,
+    DocumentError,
+    EncryptedDocument,
+    NoTextLayer,
+    ParserTimeout,
+)
 from ingest.document import Page, ParsedDocument
+from ingest.parsers.ocr import OcrResult, PageOcr
 from ingest.parsers.sniff import check_content
 
 logger = logging.getLogger(__name__)
@@ -32,6 +39,9 @@ _PDF_DATE = re.compile(
 # What PDF writers put in Title when the author gave none (ReportLab, old Acrobat).
 PLACEHOLDER_TITLES = frozenset({"untitled", "untitled document"})
 _METADATA = {"Author": "author", "Producer": "producer"}
+# A page with fewer characters than this in its text layer is read by OCR instead (a scan
+# often carries a page number or a stamp as text); OCR's text replaces it only when longer.
+OCR_BELOW_CHARS = 8
 _DATES = {"CreationDate": "created", "ModDate": "modified"}
 
 
@@ -79,29 +89,64 @@ def _open_error(exc: pdfium.PdfiumError, path: Path, filename: str) -> DocumentE
 
 
 class PdfiumParser:
-    """Reads the text layer of PDFs page by page; scans without one raise NoTextLayer."""
+    """Reads the text layer of PDFs page by page, and OCRs the pages that have none.
+
+    Without `ocr`, or when OCR finds nothing, a PDF without any text raises NoTextLayer.
+    """
 
     name = "pdfium"
+
+    def __init__(self, *, ocr: PageOcr | None = None) -> None:
+        self.ocr = ocr
 
     def handles(self, suffix: str) -> bool:
         return suffix == ".pdf"
 
     async def parse(self, path: Path, filename: str) -> ParsedDocument:
-        return await asyncio.to_thread(self._parse, path, filename)
+        texts, info = await asyncio.to_thread(self._read, path, filename)
+        pages = [Page(number=i + 1, text=text or "") for i, text in enumerate(texts)]
+        scanned = [i for i, page in enumerate(pages) if len(page.text.strip()) < OCR_BELOW_CHARS]
+        metadata = _metadata(info)
+        ocr = OcrResult()
+        if scanned and self.ocr is not None:
+            ocr = await self.ocr.read(path, filename, scanned)
+            for index, text in ocr.texts.items():
+                if len(text.strip()) > len(pages[index].text.strip()):
+                    pages[index] = Page(number=index + 1, text=text, ocr=True)
+            metadata.update(_ocr_metadata(ocr))
+        if not any(page.text.strip() for page in pages):
+            raise self._no_text(filename, len(pages), ocr)
+        title = info.get("Title", "").strip()
+        if not title or title.lower() in PLACEHOLDER_TITLES:
+            title = Path(filename).stem
+        return ParsedDocument(title=title, pages=pages, metadata=metadata)
 
-    def _parse(self, path: Path, filename: str) -> ParsedDocument:
+    def _read(self, path: Path, filename: str) -> tuple[list[str | None], dict[str, str]]:
         check_content(path, filename, ".pdf")
         with _PDFIUM_LOCK:
             texts, info = _read_pdf(path, filename)
         if not texts or all(text is None for text in texts):
             raise CorruptDocument(f"{filename}: PDFium found no readable pages")
-        pages = [Page(number=i + 1, text=text or "") for i, text in enumerate(texts)]
-        if not any(page.text.strip() for page in pages):
-            raise NoTextLayer(f"{filename}: no text layer: needs OCR (e.g. Tika's -full image)")
-        title = info.get("Title", "").strip()
-        if not title or title.lower() in PLACEHOLDER_TITLES:
-            title = Path(filename).stem
-        return ParsedDocument(title=title, pages=pages, metadata=_metadata(info))
+        return texts, info
+
+    def _no_text(self, filename: str, pages: int, ocr: OcrResult) -> DocumentError:
+        if self.ocr is None:
+            return NoTextLayer(f"{filename}: no text layer: needs OCR (KB_OCR__ENABLED is off)")
+        if ocr.failed and len(ocr.failed) == pages:
+            reasons = "; ".join(sorted(set(ocr.failed.values())))
+            return ParserTimeout(f"{filename}: OCR failed on every page ({reasons})")
+        return NoTextLayer(f"{filename}: no text layer, and OCR found no text on its {pages} pages")
+
+
+def _ocr_metadata(ocr: OcrResult) -> dict[str, str]:
+    metadata = {}
+    read = sorted(index + 1 for index, text in ocr.texts.items() if text.strip())
+    if read:
+        metadata["ocr_pages"] = ", ".join(map(str, read))
+    if ocr.failed:
+        failed = (f"{index + 1} ({why})" for index, why in sorted(ocr.failed.items()))
+        metadata["ocr_failed_pages"] = "; ".join(failed)
+    return metadata
 
 
 def _read_pdf(path: Path, filename: str) -> tuple[list[str | None], dict[str, str]]:

@@ -49,7 +49,7 @@ def ole2_error(path: Path, filename: str) -> DocumentError:
         )
     return CorruptDocument(
         f"{filename}: a legacy binary Office file (e.g. Word 97-2003), not a DOCX; "
-        "save it as .docx, or set TIKA_URL so that Tika reads it"
+        "name it .doc so that Tika reads it, or save it as .docx"
     )
 
 

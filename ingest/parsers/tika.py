@@ -1,4 +1,4 @@
-"""Apache Tika 3.x server client: PUT /rmeta/xml, pages split on Tika's page divs."""
+"""Apache Tika 3.x server client: PUT /rmeta/xml; the container and every embedded file."""
 
 from __future__ import annotations
 
@@ -12,32 +12,22 @@ import httpx
 
 from core.errors import (
     CorruptDocument,
-    DocumentError,
-    EmptyFile,
     EncryptedDocument,
     FileTooLarge,
-    NoTextLayer,
     UnsupportedFormat,
     UpstreamError,
     UpstreamTimeout,
 )
-from core.markup.xhtml import parse_xhtml
 from ingest.document import ParsedDocument
-from ingest.parsers.pdf import PLACEHOLDER_TITLES
+from ingest.parsers.attachments import Attachment
 from ingest.parsers.sniff import read_head
+from ingest.parsers.tika_xhtml import TikaObject, to_attachment, to_document
 
 logger = logging.getLogger(__name__)
 
 # Tika's forked parser child is killed and restarted on OOM or a task timeout; requests in
 # flight then see a dropped connection or a 503, and the restarted child usually succeeds.
 _RETRYABLE = (httpx.NetworkError, httpx.RemoteProtocolError)
-_EXCEPTION_KEY = "X-TIKA:EXCEPTION:container_exception"
-_METADATA = {
-    "author": ("dc:creator", "meta:author"),
-    "created": ("dcterms:created",),
-    "modified": ("dcterms:modified",),
-    "content_type": ("Content-Type",),
-}
 
 
 class TikaParser:
@@ -71,9 +61,17 @@ class TikaParser:
             await self._client.aclose()
 
     async def parse(self, path: Path, filename: str) -> ParsedDocument:
+        objects = await self._rmeta(path, filename)
+        return to_document(_tika_object(objects[0]), _attachments(objects[1:]), filename)
+
+    async def attachments(self, path: Path, filename: str) -> list[Attachment]:
+        """The files embedded in this one, each as Tika reads it (AttachmentReader)."""
+        return _attachments((await self._rmeta(path, filename))[1:])
+
+    async def _rmeta(self, path: Path, filename: str) -> list[dict[str, Any]]:
+        """Every object of /rmeta: the container first, then each embedded file."""
         data = await asyncio.to_thread(_read, path, filename)
-        response = await self._send(data, filename)
-        return _document(_first_object(response, filename), filename)
+        return _objects(await self._send(data, filename), filename)
 
     async def _send(self, data: bytes, filename: str) -> httpx.Response:
         try:
@@ -123,7 +121,7 @@ def disposition(filename: str) -> str:
     return header
 
 
-def _first_object(response: httpx.Response, filename: str) -> dict[str, Any]:
+def _objects(response: httpx.Response, filename: str) -> list[dict[str, Any]]:
     status = response.status_code
     if status == httpx.codes.UNSUPPORTED_MEDIA_TYPE:
         raise UnsupportedFormat(f"{filename}: Tika has no parser for this type of file")
@@ -140,57 +138,26 @@ def _first_object(response: httpx.Response, filename: str) -> dict[str, Any]:
         objects = response.json()
     except ValueError as exc:
         raise UpstreamError(f"Tika answered {filename} with invalid JSON") from exc
-    if not isinstance(objects, list) or not objects or not isinstance(objects[0], dict):
+    if (
+        not isinstance(objects, list)
+        or not objects
+        or any(not isinstance(o, dict) for o in objects)
+    ):
         raise UpstreamError(f"Tika answered {filename} with an unexpected JSON shape")
-    first: dict[str, Any] = objects[0]
-    return first
+    return objects
 
 
-def _value(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if isinstance(value, list):
-        return "; ".join(str(item) for item in value if item)
-    return str(value).strip() if value is not None else ""
+def _tika_object(obj: dict[str, Any]) -> TikaObject:
+    return TikaObject(xhtml=str(obj.get("X-TIKA:content") or ""), metadata=obj)
 
 
-def _refusal(obj: dict[str, Any], filename: str) -> DocumentError | None:
-    trace = _value(obj, _EXCEPTION_KEY)
-    if "EncryptedDocumentException" in trace or _value(obj, "X-TIKA:encrypted") == "true":
-        return EncryptedDocument(f"{filename}: password protected; remove the password")
-    if "password" in trace.lower():
-        return EncryptedDocument(f"{filename}: password protected ({trace.splitlines()[0]})")
-    if "ZeroByteFileException" in trace:
-        return EmptyFile(f"{filename}: the file is empty (0 bytes)")
-    if trace:
-        return CorruptDocument(f"{filename}: Tika could not parse it: {trace.splitlines()[0]}")
-    return None
-
-
-def _document(obj: dict[str, Any], filename: str) -> ParsedDocument:
-    refusal = _refusal(obj, filename)
-    if refusal:
-        raise refusal
-    content_type = _value(obj, "Content-Type")
-    xhtml = parse_xhtml(_value(obj, "X-TIKA:content"), keep_newlines=True, page_divs=True)
-    if not any(page.text.strip() for page in xhtml.pages):
-        if content_type.startswith(("application/pdf", "image/")):
-            raise NoTextLayer(f"{filename}: no text layer: needs OCR (e.g. Tika's -full image)")
-        raise DocumentError(f"{filename}: Tika found no text in it ({content_type or 'unknown'})")
-    declared = _value(obj, "xmpTPg:NPages")
-    if declared.isdigit() and int(declared) != len(xhtml.pages):
-        logger.warning(
-            "%s: Tika says %s pages but sent %d page divs", filename, declared, len(xhtml.pages)
-        )
-    title = _value(obj, "dc:title")
-    if not title or title.lower() in PLACEHOLDER_TITLES:
-        title = Path(filename).stem
-    return ParsedDocument(title=title, pages=xhtml.pages, metadata=_metadata(obj))
-
-
-def _metadata(obj: dict[str, Any]) -> dict[str, str]:
-    metadata: dict[str, str] = {}
-    for key, names in _METADATA.items():
-        value = next((found for name in names if (found := _value(obj, name))), "")
-        if value:
-            metadata[key] = value
-    return metadata
+def _attachments(objects: list[dict[str, Any]]) -> list[Attachment]:
+    """/rmeta's objects after the first: each embedded file, depth first, in document order."""
+    found: list[Attachment] = []
+    for obj in objects:
+        embedded = _tika_object(obj)
+        # The path names nested files too: /mail.eml/report.docx/image1.png.
+        name = embedded.value("X-TIKA:embedded_resource_path").strip("/")
+        name = name or embedded.value("resourceName") or "attachment"
+        found.append(to_attachment(name, embedded))
+    return found

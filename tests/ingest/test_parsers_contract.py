@@ -12,8 +12,12 @@ import pytest
 from core.errors import EmptyFile, FileMissing
 from ingest.parsers.base import Parser
 from ingest.parsers.docx import DocxParser
+from ingest.parsers.fallback import FallbackParser
 from ingest.parsers.html import HtmlParser
+from ingest.parsers.mail import EmailParser
+from ingest.parsers.native_tika import NativeTikaParser
 from ingest.parsers.pdf import PdfiumParser
+from ingest.parsers.select import ParserSet
 from ingest.parsers.text import MarkdownParser, PlainTextParser
 from ingest.parsers.tika import TikaParser
 from tests.support import documents
@@ -164,3 +168,54 @@ class TestTikaParser(ParserContract):
         path = documents.text_pdf(tmp_path / "report.pdf")
         pages = ["\n".join(lines) for lines in documents.PDF_PAGES]
         return Sample(path, "Known Title", pages, exact=False)
+
+
+class TestNativeTikaParser(ParserContract):
+    @pytest.fixture
+    async def parser(self) -> AsyncIterator[Parser]:
+        parser = NativeTikaParser(timeout_s=60)
+        yield parser
+        await parser.aclose()
+
+    @pytest.fixture
+    def sample(self, tmp_path: Path) -> Sample:
+        path = documents.text_pdf(tmp_path / "report.pdf")
+        pages = ["\n".join(lines) for lines in documents.PDF_PAGES]
+        return Sample(path, "Known Title", pages, exact=False)
+
+
+class TestEmailParser(ParserContract):
+    MAIL = (
+        "From: Ann <ann@example.com>\r\nTo: bob@example.com\r\n"
+        "Date: Tue, 03 Nov 2026 10:00:00 +0000\r\nSubject: Meeting notes\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nLine one.\r\n\r\nLine two.\r\n"
+    )
+
+    @pytest.fixture
+    def parser(self) -> Parser:
+        return EmailParser(ParserSet().parse)
+
+    @pytest.fixture
+    def sample(self, tmp_path: Path) -> Sample:
+        path = documents.write_text(tmp_path / "notes.eml", self.MAIL)
+        text = (
+            "Meeting notes\n\nFrom: Ann <ann@example.com>\nTo: bob@example.com\n"
+            "Date: Tue, 03 Nov 2026 10:00:00 +0000\n\nLine one.\n\nLine two."
+        )
+        return Sample(path, "Meeting notes", [text], ["Meeting notes"])
+
+
+class TestFallbackParser(ParserContract):
+    """python-docx first, the native Tika second: the pair is a parser like any other."""
+
+    @pytest.fixture
+    async def parser(self) -> AsyncIterator[Parser]:
+        native = NativeTikaParser(timeout_s=60)
+        yield FallbackParser(DocxParser(attachments=native), native)
+        await native.aclose()
+
+    @pytest.fixture
+    def sample(self, tmp_path: Path) -> Sample:
+        path = documents.sample_docx(tmp_path / "report.docx")
+        headings = ["Introduction", "Details", "Appendix"]
+        return Sample(path, documents.DOCX_TITLE, documents.DOCX_PAGES, headings)

@@ -16,8 +16,10 @@ from ingest.parsers.base import Parser
 from ingest.parsers.docx import DocxParser
 from ingest.parsers.html import HtmlParser
 from ingest.parsers.pdf import PdfiumParser
+from ingest.parsers.select import ParserSet
 from ingest.parsers.text import PlainTextParser
 from ingest.parsers.tika import TikaParser
+from ingest.settings import IngestSettings
 from tests.ingest.conftest import Standin
 
 pytestmark = pytest.mark.slow
@@ -208,3 +210,84 @@ async def test_tika_reads_office_formats(
         if tika_url == tika_standin.url and path.suffix != ".rtf":
             continue
         assert _recall(expected, await _parse(tika, path)) >= 0.9, path.name
+
+
+# What the embedded default (native Tika, OCR) still refuses, and why; everything else in
+# ../shared/eval/documents must be read. Before native Tika and OCR, 68 files were refused.
+ENCRYPTED = {
+    "pdf_encrypted/pdfjs_issue3371.pdf",
+    "pdf_encrypted/pdfjs_issue6010_2.pdf",
+    "pdf_encrypted/pdfminer_aes-256-m.pdf",
+    "pdf_encrypted/pdfminer_rc4-40.pdf",
+    "pdf_encrypted/pypdf_r4-aes-user-password.pdf",
+    "pdf_encrypted/pypdf_r4-user-password.pdf",
+    "pdf_encrypted/pypdf_r6-user-password.pdf",
+    "pdf_encrypted/pysamples_libreoffice-writer-password.pdf",
+    "pdf_encrypted/unstructured_password.pdf",
+    "docx/poi_bug53475-password-is-pass.docx",
+    "doc/poi_PasswordProtected.doc",
+    "doc/poi_password_password_cryptoapi.doc",
+    "other_office/unstructured_password_protected.xlsx",
+}
+CORRUPT = {
+    "pdf_corrupt/ocrmypdf_invalid.pdf",
+    "pdf_corrupt/pdfjs_REDHAT-1531897-0.pdf",
+    "pdf_corrupt/pdfjs_poppler-395-0-fuzzed.pdf",
+    "pdf_text/pdfjs_Brotli-Prototype-FileA.pdf",  # /BrotliDecode: neither PDFium nor PDFBox
+    "doc/poi_Fuzzed.doc",
+    "doc/poi_clusterfuzz-testcase-minimized-POIHWPFFuzzer-5418937293340672.doc",
+    # Fuzzed PDFs whose one page renders blank: nothing for OCR either.
+    "pdf_corrupt/pdfjs_GHOSTSCRIPT-698804-1-fuzzed.pdf",
+    "pdf_corrupt/pdfjs_poppler-85140-0.pdf",
+}
+EMPTY = {
+    "pdf_corrupt/pdfplumber_empty.pdf",  # 0 bytes
+    "doc/poi_empty.doc",  # an empty Word document
+    "docx/poi_zero-length.docx",  # an empty body (and a picture in the header)
+    "docx/pydocx_having-images.docx",  # pictures only
+    "docx/pydocx_tbl-having-tables.docx",  # empty tables only
+}
+REASONS = {"encrypted": ENCRYPTED, "corrupt": CORRUPT, "empty": EMPTY}
+WHY = {
+    "encrypted": {"encrypted"},
+    "corrupt": {"corrupt", "no_text"},
+    "empty": {"empty", "unreadable"},
+}
+
+
+def _documents(folder: Path) -> list[tuple[Path, str]]:
+    """Every eval document with its name under the folder (manifests and expected texts aside)."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and not path.name.startswith("manifest.") and ".expected." not in name:
+            found.append((path, name))
+    return found
+
+
+async def test_the_embedded_default_reads_all_but_encrypted_corrupt_and_empty_files(
+    eval_documents: Path,
+) -> None:
+    settings = IngestSettings(_env_file=None)  # the embedded default: native Tika and OCR
+    settings.ocr.page_timeout_s = 600  # a loaded 2-core machine must not fail a slow page
+    parsers = ParserSet.from_settings(settings)
+    expected_pages = _manifest_pages(eval_documents)
+    refused: dict[str, str] = {}
+    wrong_pages: dict[str, tuple[int, int]] = {}
+    try:
+        for path, name in await asyncio.to_thread(_documents, eval_documents):
+            try:
+                document = await parsers.parse(path, name)
+            except DocumentError as exc:
+                refused[name] = exc.reason
+                continue
+            assert document.char_count > 0, name
+            want = expected_pages.get(name)
+            if want is not None and document.page_count != want:
+                wrong_pages[name] = (document.page_count, want)
+    finally:
+        await parsers.aclose()
+    assert set(refused) == ENCRYPTED | CORRUPT | EMPTY
+    for kind, names in REASONS.items():
+        assert {refused[name] for name in names} <= WHY[kind], kind
+    assert wrong_pages == {}

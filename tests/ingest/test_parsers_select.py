@@ -9,7 +9,9 @@ import pytest
 
 from core.errors import CorruptDocument, EmptyFile, EncryptedDocument, UnsupportedFormat
 from ingest.parsers.docx import DocxParser
+from ingest.parsers.fallback import FallbackParser
 from ingest.parsers.html import HtmlParser
+from ingest.parsers.native_tika import NativeTikaParser
 from ingest.parsers.pdf import PdfiumParser
 from ingest.parsers.select import NATIVE_SUFFIXES, ParserSet
 from ingest.parsers.text import MarkdownParser, PlainTextParser
@@ -55,7 +57,11 @@ def test_without_tika_other_formats_are_unsupported_and_say_why() -> None:
 async def test_with_tika_other_formats_go_to_tika(with_tika: ParserSet) -> None:
     assert isinstance(with_tika.pick("letter.rtf"), TikaParser)
     assert isinstance(with_tika.pick("no-suffix"), TikaParser)
-    assert isinstance(with_tika.pick("a.pdf"), PdfiumParser)
+    pdf = with_tika.pick("a.pdf")
+    # PDFium first; Tika only when PDFium refuses the file for a reason Tika may overcome.
+    assert isinstance(pdf, FallbackParser)
+    assert isinstance(pdf.primary, PdfiumParser)
+    assert pdf.fallback is with_tika.tika
     assert ".rtf" in with_tika.supported_suffixes()
 
 
@@ -68,14 +74,28 @@ async def test_settings_can_send_everything_to_tika(tika_standin: Standin) -> No
     settings = IngestSettings(_env_file=None, tika=tika, max_unzipped_bytes=1234)
     parsers = ParserSet.from_settings(settings)
     assert isinstance(parsers.pick("a.pdf"), TikaParser)
-    docx_parser = next(p for p in parsers.native if isinstance(p, DocxParser))
+    docx_parser = next(
+        p.primary for p in parsers.native if isinstance(p, FallbackParser) and p.name == "docx"
+    )
+    assert isinstance(docx_parser, DocxParser)
     assert docx_parser.max_unzipped_bytes == 1234
     await parsers.aclose()
 
 
-def test_settings_without_tika_url_use_native_parsers_only() -> None:
+async def test_settings_without_tika_url_use_the_native_tika() -> None:
     parsers = ParserSet.from_settings(IngestSettings(_env_file=None))
-    assert parsers.tika is None
+    assert isinstance(parsers.tika, NativeTikaParser)
+    assert parsers.pick("letter.rtf") is parsers.tika
+    assert parsers.ocr is not None
+    await parsers.aclose()
+
+
+def test_native_tika_and_ocr_can_be_turned_off() -> None:
+    settings = IngestSettings(_env_file=None)
+    settings.native_tika.enabled = False
+    settings.ocr.enabled = False
+    parsers = ParserSet.from_settings(settings)
+    assert (parsers.tika, parsers.ocr) == (None, None)
     with pytest.raises(UnsupportedFormat):
         parsers.pick("letter.rtf")
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import CorruptDocument, DocumentError
 from core.markup.decode import decode_text
-from core.markup.xhtml import parse_xhtml
+from core.markup.xhtml import TIKA_PAGE_CLASSES, parse_xhtml
 from ingest.parsers.html import HtmlParser
 from ingest.parsers.text import PlainTextParser, markdown_headings
 from tests.support import documents
@@ -80,7 +80,7 @@ def test_tika_page_divs_become_pages_and_blank_pages_count() -> None:
         '<div class="page"><p>line one\nline two\n</p>\n<p>next</p></div>\n'
         '<div class="page"><p/></div>\n<div class="page"><h1>Three</h1></div></body></html>'
     )
-    content = parse_xhtml(xhtml, keep_newlines=True, page_divs=True)
+    content = parse_xhtml(xhtml, keep_newlines=True, page_classes=TIKA_PAGE_CLASSES)
     assert [page.text for page in content.pages] == ["line one\nline two\n\nnext", "", "Three"]
     assert content.pages[2].headings[0].title == "Three"
     assert (content.title, content.meta) == ("T", {"dc:creator": "Ann"})
@@ -89,3 +89,22 @@ def test_tika_page_divs_become_pages_and_blank_pages_count() -> None:
 def test_page_divs_are_ordinary_divs_for_web_pages() -> None:
     content = parse_xhtml('<div class="page">a</div><div class="page">b</div>')
     assert [page.text for page in content.pages] == ["a\n\nb"]
+
+
+def test_slides_and_sheets_are_pages_and_nested_page_divs_are_not() -> None:
+    # A .ppt slide holds master and slide-content divs; a .pptx slide's notes follow its div.
+    xhtml = (
+        '<body><div class="slideShow"><div class="slide"><div class="slide-master-content"/>'
+        '<div class="slide-content"><p>one</p></div></div>'
+        '<div class="slide"><div class="slide-content"><p>two</p></div></div></div>'
+        '<div class="slide-content"><p>three</p></div><p>notes of three</p>'
+        '<div class="sheet"><h1>Sheet1</h1><table><tr><td>a</td><td>1</td></tr></table></div>'
+        "</body>"
+    )
+    content = parse_xhtml(xhtml, keep_newlines=True, page_classes=TIKA_PAGE_CLASSES)
+    assert [page.text for page in content.pages] == [
+        "one",
+        "two",
+        "three\n\nnotes of three",
+        "Sheet1\n\na | 1",
+    ]

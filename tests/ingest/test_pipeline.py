@@ -13,6 +13,9 @@ from core.store import Where
 from ingest.outcome import FileResult, NullProgress, Outcome
 from ingest.pipeline import Ingestor
 from ingest.runtime import IngestRuntime
+from retrieval.hybrid import to_hit
+from serving.chat.citations import citation
+from tests.support import scans
 from tests.support.runtime import open_runtime, paragraphs, write_text
 
 
@@ -223,3 +226,18 @@ async def test_the_original_file_lives_as_long_as_its_version(runtime, tmp_path)
     runtime.registry.delete_document("docs", first.doc_id)
     await runtime.purger.purge(grace_s=0)
     assert not runtime.originals.path(new.generation, "policy.txt").exists()
+
+
+async def test_ocr_pages_are_marked_from_payload_to_citation(runtime, tmp_path):
+    path = scans.text_then_scan(tmp_path / "mixed.pdf")
+    result = await ingest(runtime, path)
+    assert result.outcome is Outcome.INGESTED
+    where = runtime.ingestor.visible(["docs"])
+    chunks = await runtime.store.scroll(where)
+    assert {c.payload["page"]: c.payload["ocr"] for c in chunks} == {1: False, 2: True}
+    scanned = next(c for c in chunks if c.payload["page"] == 2)
+    hit = to_hit(scanned, 1.0)
+    assert hit.ocr
+    assert citation(1, hit).model_dump()["ocr"] is True
+    [record] = runtime.registry.list_documents("docs")
+    assert record.metadata["ocr_pages"] == "2"

@@ -108,15 +108,21 @@ async def test_real_documents_end_to_end(runtime):
         "pdf_encrypted/pypdf_r2-empty-password.pdf": Outcome.INGESTED,
         "pdf_corrupt/ocrmypdf_invalid.pdf": Outcome.FAILED,
         "pdf_corrupt/pdfplumber_empty.pdf": Outcome.FAILED,
-        "pdf_scanned/ocrmypdf_linn.pdf": Outcome.FAILED,
-        "doc/poi_SampleDoc.doc": Outcome.FAILED,  # legacy Word needs Tika
+        "pdf_scanned/ocrmypdf_linn.pdf": Outcome.INGESTED,  # by OCR
+        "doc/poi_SampleDoc.doc": Outcome.INGESTED,  # by the native Tika
     }
     results = await ingest_all(runtime, [EVAL_DOCS / name for name in chosen])
     assert {name: outcome for name, (outcome, _) in results.items()} == {
         Path(name).name: outcome for name, outcome in chosen.items()
     }
-    assert results["poi_SampleDoc.doc"][1] == "unsupported"
-    assert results["ocrmypdf_linn.pdf"][1] == "no_text"
+    sample_doc = runtime.registry.find_document("docs", "poi_SampleDoc.doc")
+    assert sample_doc is not None
+    assert sample_doc.parser == "tika-native"
+    scan = runtime.registry.find_document("docs", "ocrmypdf_linn.pdf")
+    assert scan is not None
+    scan_chunks = await runtime.store.scroll(Where(doc_id=scan.id))
+    assert all(c.payload["ocr"] for c in scan_chunks)
+    assert any("LinnSequencer" in c.payload["text"] for c in scan_chunks)
     tracemonkey = runtime.registry.find_document("docs", "pdfjs_tracemonkey.pdf")
     assert tracemonkey is not None
     assert tracemonkey.pages == 14

@@ -150,8 +150,9 @@ def test_extractive_answer_quotes_and_cites_the_right_passage(client):
     assert first["title"] == "Leave policy"
     assert set(first) == {
         "type", "number", "kb", "document_id", "title", "source", "page", "char_start", "char_end",
-        "snippet", "score",
+        "ocr", "snippet", "score",
     }  # fmt: skip
+    assert first["ocr"] is False  # a Markdown file: nothing was recognised from a scan
     assert "25 days" in first["snippet"]
     assert answer.object == "chat.completion"
     assert answer.model == "kb/hr"

@@ -97,6 +97,15 @@ def sample_docx(path: Path) -> Path:
     return path
 
 
+def docx_with_text(path: Path, paragraphs: list[str]) -> Path:
+    """A DOCX of plain paragraphs."""
+    document = docx.Document()
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
+    document.save(str(path))
+    return path
+
+
 DOCX_PAGES = [
     "Introduction\n\nThe first paragraph.\n\nDetails\n\nNumbers follow.\n\n"
     "Name | Value\nalpha | 1\n\nAfter the table.",

@@ -1,9 +1,13 @@
 """A small stand-in for the Apache Tika 3.x server, answering as its REST API documents.
 
 GET /version, GET /tika, and PUT /rmeta/xml: a JSON array whose object 0 holds the document's
-metadata and its XHTML in `X-TIKA:content`, one `<div class="page">` per PDF page. PDFs are read
+metadata and its XHTML in `X-TIKA:content`, one `<div class="page">` per PDF page, and whose
+further objects are the files embedded in it, depth first, each with its own metadata,
+`X-TIKA:embedded_resource_path` and content (Tika's RecursiveParserWrapper; the container's
+XHTML keeps only a `<div class="embedded" id=...>` marker where each one was). PDFs are read
 with pypdfium2 directly (never with the project's parsers), .txt as one paragraph, .rtf by a
-crude control-word stripper; other binaries get 415. Like /rmeta, parse failures come back as
+crude control-word stripper, .eml with the standard library (its attachments become embedded
+objects); other binaries get 415. Like /rmeta, parse failures come back as
 200 with `X-TIKA:EXCEPTION:container_exception`. Words in the file name steer failures:
 "crash-once" drops the connection mid-answer the first time (a forked parser child dying),
 "always-503" answers 503 every time, "slow" answers only after `slow_s` seconds, and
@@ -15,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
 import re
 import threading
 from collections import Counter
+from email import policy
+from email.message import EmailMessage
 from html import escape
 from typing import Any
 from urllib.parse import unquote
@@ -94,6 +101,8 @@ def create_tika_standin(*, slow_s: float = 10.0) -> FastAPI:
         kind = _detect(name, data)
         if kind is None:
             return Response(status_code=415)
+        if kind == "eml":
+            return JSONResponse(await asyncio.to_thread(_eml, name, data))
         return JSONResponse([await asyncio.to_thread(_PARSE[kind], name, data)])
 
     return app
@@ -132,6 +141,8 @@ def _detect(name: str, data: bytes) -> str | None:
         return "pdf"
     if data.startswith(b"{\\rtf") or lower.endswith(".rtf"):
         return "rtf"
+    if lower.endswith(".eml"):
+        return "eml"
     if lower.endswith(".txt") or (b"\x00" not in data and _is_utf8(data)):
         return "text"
     return None
@@ -253,6 +264,44 @@ def _pdf_page_text(pdf: Any, index: int) -> str:
     finally:
         textpage.close()
         page.close()
+
+
+def _eml(name: str, data: bytes) -> list[dict[str, Any]]:
+    """The message, then one object per attachment, as /rmeta lists embedded documents."""
+    message = email.message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("plain",))
+    text = str(body.get_content()) if isinstance(body, EmailMessage) else ""
+    subject = str(message.get("subject", ""))
+    markers, embedded = "", []
+    for part in message.iter_attachments():
+        filename = part.get_filename() or "attachment"
+        markers += f'<div class="embedded" id="{escape(filename)}"/>'
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
+        kind = _detect(filename, payload)
+        inner: dict[str, Any] = (
+            _PARSE[kind](filename, payload)
+            if kind in _PARSE
+            else {"Content-Type": "application/octet-stream", "X-TIKA:content": _xhtml("", "")}
+        )
+        embedded.append(
+            inner
+            | {
+                "resourceName": filename,
+                "X-TIKA:embedded_resource_path": f"/{filename}",
+                "X-TIKA:embedded_depth": "1",
+                "embeddedResourceType": "ATTACHMENT",
+            }
+        )
+    container = {
+        "Content-Type": "message/rfc822",
+        "X-TIKA:Parsed-By": ["org.apache.tika.parser.DefaultParser", "RFC822Parser"],
+        "dc:title": subject,
+        "dc:creator": str(message.get("from", "")),
+        "X-TIKA:content": _xhtml(subject, _paragraphs(text) + markers),
+    }
+    return [container, *embedded]
 
 
 _PARSE = {"empty": _empty, "text": _text, "rtf": _rtf, "pdf": _pdf}
