@@ -7,7 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from core.embeddings import Embedder, SentenceTransformerEmbedder
+from core.embeddings import Embedder, open_embedder
 from core.sparse import SPARSE_VERSION, Bm25Encoder
 from core.store import VectorStore, open_store
 from ingest.chunker import Chunker
@@ -69,9 +69,15 @@ class IngestRuntime:
         db = Database(settings.data_dir / "registry.sqlite3")
         registry = Registry(db)
         if embedder is None:
-            embedder = await asyncio.to_thread(SentenceTransformerEmbedder, settings.embedding)
+            embedder = await asyncio.to_thread(
+                open_embedder, settings.embedding, settings.data_dir / "models"
+            )
         model: Embedder = embedder
         try:
+            # The engine (torch, ONNX fp32 or int8) is deliberately not in the signature: an
+            # engine is only used after its vectors matched torch's (cosine >= 0.99 on every
+            # text of a fixed sample; fp32 differs by ~1e-6), so an index built on one is
+            # queried correctly on another, and folders made before the ONNX engines stay valid.
             registry.check_index(f"{model.name} ({model.dimension}d) + {SPARSE_VERSION}")
         except BaseException:
             db.close()
