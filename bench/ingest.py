@@ -306,7 +306,7 @@ def load() -> str:
 def configured_embedder() -> Embedder:
     """The model and engine that KB_EMBEDDING__* choose, graphs cached in the data folder."""
     settings = IngestSettings()
-    return open_embedder(settings.embedding, settings.data_dir / "models")
+    return open_embedder(settings.embedding, settings.models_dir)
 
 
 # -- machine and report --------------------------------------------------------------------

@@ -33,6 +33,11 @@ class EmbeddingSettings(BaseModel):
         "fp32), 'onnx-int8' (dynamic int8), or 'auto' (the fastest that passes the quality "
         "check). The multilingual packages bring their own engines and ignore it.",
     )
+    cache_dir: Path | None = Field(
+        None,
+        description="Where exported ONNX graphs are kept (shareable between data folders); "
+        "None: the data folder's models/.",
+    )
     batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
     threads: int | None = Field(
         None,

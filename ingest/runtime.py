@@ -70,7 +70,7 @@ class IngestRuntime:
         registry = Registry(db)
         if embedder is None:
             embedder = await asyncio.to_thread(
-                open_embedder, settings.embedding, settings.data_dir / "models"
+                open_embedder, settings.embedding, settings.models_dir
             )
         model: Embedder = embedder
         try:

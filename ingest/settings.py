@@ -59,6 +59,11 @@ class IngestSettings(BaseSettings):
         description="Same as KB_STORE__QDRANT_URL.",
     )
 
+    @property
+    def models_dir(self) -> Path:
+        """Where exported embedding graphs are cached: the setting, else `<data>/models`."""
+        return self.embedding.cache_dir or self.data_dir / "models"
+
     def model_post_init(self, _context: object) -> None:
         if self.tika_url and not self.tika.url:
             self.tika.url = self.tika_url

@@ -2,7 +2,7 @@
 
 The usual exporter (`optimum`) pulls a transformers release that breaks sentence-transformers,
 so the transformer is exported with `torch.onnx.export` directly: no network, no new
-dependency. Graphs live in `<cache_dir>/<model>-<key>/`, the key covering the weights, the
+dependency. Graphs live in `<cache_dir>/onnx-<key>/`, the key covering the weights, the
 exporter and ONNX Runtime versions and this recipe, so an upgrade of any of them exports anew.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,15 +26,16 @@ INT8 = "model-int8.onnx"
 
 
 def graph_folder(model: StFolder, cache_dir: Path) -> Path:
-    """The cache folder for this model under this exporter and runtime."""
+    """The cache folder for this model under this exporter and runtime.
+
+    Named by content, not by path: the same weights in another folder reuse the graphs.
+    """
     import onnxruntime
     import torch
 
     key = f"{model.weights_digest()} torch {torch.__version__} ort {onnxruntime.__version__}"
     key += f" opset {OPSET} recipe {RECIPE}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", model.name.strip("/"))[-60:]
-    return cache_dir / f"{slug}-{digest}"
+    return cache_dir / f"onnx-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
 
 
 def _replace(tmp: Path, final: Path) -> None:

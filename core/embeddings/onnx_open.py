@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.embeddings import quality
+from core.embeddings.batching import Vectors
 from core.embeddings.onnx_backend import OnnxEmbedder
 from core.embeddings.onnx_export import export_fp32, graph_folder, quantise_int8
 from core.embeddings.st_folder import StFolder
@@ -26,7 +27,7 @@ class Refused(Exception):
     """The engine cannot run this model, or runs it too far from torch."""
 
 
-def torch_reference(model: StFolder) -> quality.Vectors:
+def torch_reference(model: StFolder) -> Vectors:
     """The sample's vectors from sentence-transformers on torch, the reference."""
     from core.embeddings.torch_backend import load_sentence_transformer
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,4 +96,6 @@ def record(graph: Path, result: CheckResult) -> None:
     """Remember the check next to the graph, tied to the file's digest."""
     marker = graph.with_suffix(".check.json")
     data = {"sha256": file_digest(graph), "min_cosine": result.min_cosine, "passed": result.passed}
-    marker.write_text(json.dumps(data))
+    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, marker)  # another process may be checking the same graph
