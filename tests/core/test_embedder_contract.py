@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from core.embeddings.quality import SAMPLE
+from core.embeddings.quality import MIN_COSINE, SAMPLE
 
 TEXTS = [
     "a cat sat on the mat",
@@ -18,7 +18,7 @@ TEXTS = [
 ]
 
 
-def as_array(vectors):
+def as_array(vectors: object) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float64)
 
 
@@ -31,12 +31,22 @@ def test_one_unit_vector_of_dimension_per_text(engine):
     assert abs(np.linalg.norm(query) - 1.0) < 1e-4
 
 
+def batch_tolerance(engine: object) -> float:
+    """Cosine that batched and single vectors must reach.
+
+    Dynamic int8 quantises activations with one scale per batch, so a text's int8 vector
+    depends a little on its batch mates; every other engine is exact up to float noise.
+    """
+    return MIN_COSINE if getattr(engine, "engine", "") == "onnx-int8" else 0.99999
+
+
 def test_order_is_kept_and_batching_does_not_change_vectors(engine):
     together = as_array(engine.embed_documents(TEXTS))
     reversed_ = as_array(engine.embed_documents(TEXTS[::-1]))[::-1]
     one_by_one = np.vstack([as_array(engine.embed_documents([t])) for t in TEXTS])
-    np.testing.assert_allclose(reversed_, together, atol=2e-4)
-    np.testing.assert_allclose(one_by_one, together, atol=2e-4)
+    for other in (reversed_, one_by_one):
+        cosines = np.sum(other * together, axis=1)
+        assert cosines.min() >= batch_tolerance(engine), cosines
     # Every text is distinct, so a mix-up of rows could not pass the comparison above.
     assert len({tuple(np.round(row, 3)) for row in together}) == len(TEXTS)
 
@@ -57,7 +67,7 @@ def test_token_spans_cover_the_text_in_order(engine, text):
     for (a, b), (c, _) in itertools.pairwise(spans):
         assert a <= b <= c, spans
     assert all(0 <= a <= b <= len(text) for a, b in spans)
-    covered = set()
+    covered: set[int] = set()
     for a, b in spans:
         covered.update(range(a, b))
     uncovered = [text[i] for i in range(len(text)) if i not in covered and not text[i].isspace()]

@@ -2,13 +2,15 @@
 
 import logging
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
 
-from core.embeddings import SentenceTransformerEmbedder, open_embedder
+from core.embeddings import Embedder, SentenceTransformerEmbedder, open_embedder
 from core.embeddings.factory import AUTO_ORDER
 from core.embeddings.onnx_export import FP32, graph_folder
 from core.embeddings.quality import MIN_COSINE, SAMPLE
@@ -19,13 +21,13 @@ from tests.support.env import EVAL_DIR
 SCIFACT = EVAL_DIR / "beir" / "scifact" / "corpus.jsonl"
 
 
-def opened(engines, models_cache, name):
+def opened(engines: dict[str, Embedder], models_cache: Path, name: str) -> Embedder:
     if name not in engines:
         engines[name] = open_embedder(EmbeddingSettings(backend=name), models_cache)
     return engines[name]
 
 
-def texts():
+def texts() -> list[str]:
     """The quality sample plus real abstracts when the eval data is here."""
     import json
 
@@ -54,7 +56,7 @@ def test_onnx_vectors_match_torch(engines, models_cache, name, floor):
     assert candidate.max_tokens == reference.max_tokens
 
 
-def tampered_copy(models_cache, tmp_path, corrupt):
+def tampered_copy(models_cache: Path, tmp_path: Path, corrupt: Callable[[Path], None]) -> Path:
     """A cache holding a copy of the session's fp32 graph, spoilt by `corrupt(path)`."""
     opened({}, models_cache, "onnx")  # make sure the session's graph exists
     model = describe("bundled")
