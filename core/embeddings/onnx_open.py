@@ -55,8 +55,12 @@ def open_onnx(
     except Exception as exc:  # the exporter or quantiser failed on this architecture
         raise Refused(f"exporting {model.name} to ONNX failed: {exc}") from exc
     try:
+        # Dynamic int8 takes one activation scale per batch, so batch mates (and the padding
+        # they bring) would change a text's vector; one text per run keeps int8 vectors the same
+        # at ingestion and at query time, and needs no padding at all.
+        batch_size = 1 if engine == "onnx-int8" else settings.batch_size
         embedder = OnnxEmbedder(
-            graph, model, batch_size=settings.batch_size, threads=settings.threads, engine=engine
+            graph, model, batch_size=batch_size, threads=settings.threads, engine=engine
         )
     except Exception as exc:  # a corrupt or unreadable graph: ONNX Runtime's own errors
         raise Refused(f"ONNX Runtime cannot load {graph}: {exc}") from exc
