@@ -36,9 +36,8 @@ if str(ROOT) not in sys.path:
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from core.embeddings import Embedder, SentenceTransformerEmbedder  # noqa: E402
+from core.embeddings import Embedder, open_embedder  # noqa: E402
 from core.errors import DocumentError  # noqa: E402
-from core.settings import EmbeddingSettings  # noqa: E402
 from ingest.outcome import FileResult, Outcome  # noqa: E402
 from ingest.parsers.select import ParserSet  # noqa: E402
 from ingest.runtime import IngestRuntime  # noqa: E402
@@ -304,6 +303,12 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
 
 
+def configured_embedder() -> Embedder:
+    """The model and engine that KB_EMBEDDING__* choose, graphs cached in the data folder."""
+    settings = IngestSettings()
+    return open_embedder(settings.embedding, settings.models_dir)
+
+
 # -- machine and report --------------------------------------------------------------------
 def machine() -> dict[str, Any]:
     import sentence_transformers
@@ -369,7 +374,7 @@ async def run(limit: int | None, documents_only: bool = False) -> dict[str, Any]
     info = machine()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
     load_start = time.perf_counter()
-    model = SentenceTransformerEmbedder(EmbeddingSettings())
+    model = configured_embedder()
     embedder = RecordingEmbedder(model)
     print(f"model {model.name} loaded in {time.perf_counter() - load_start:.1f} s, "
           f"RSS peak {peak_rss_mib():.0f} MiB")  # fmt: skip

@@ -35,9 +35,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx  # noqa: E402
 
-from bench.ingest import machine, peak_rss_mib  # noqa: E402
-from core.embeddings import Embedder, SentenceTransformerEmbedder  # noqa: E402
-from core.settings import EmbeddingSettings  # noqa: E402
+from bench.ingest import configured_embedder, machine, peak_rss_mib  # noqa: E402
+from core.embeddings import Embedder  # noqa: E402
 from core.sparse import Bm25Encoder  # noqa: E402
 from core.store import ChunkPoint, VectorStore, Visibility  # noqa: E402
 from core.store.qdrant import QdrantClientStore  # noqa: E402
@@ -170,7 +169,7 @@ async def main() -> None:
     if not SCIFACT.is_dir():
         sys.exit(f"SciFact not found at {SCIFACT}")
     print("machine:", ", ".join(f"{k}={v}" for k, v in machine().items()))
-    embedder = SentenceTransformerEmbedder(EmbeddingSettings())
+    embedder = configured_embedder()
     sentences, queries = texts_and_queries(args.queries)
     for n in args.sizes:
         await bench_size(n, embedder, sentences, queries)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from core.db.engine import Database, database_url
 from core.db.migrate import upgrade
-from core.embeddings import Embedder, SentenceTransformerEmbedder
+from core.embeddings import Embedder, open_embedder
 from core.sparse import SPARSE_VERSION, Bm25Encoder
 from core.store import VectorStore, open_store
 from ingest.chunker import Chunker
@@ -84,8 +84,14 @@ class IngestRuntime:
             await asyncio.to_thread(upgrade, db)
             registry = Registry(db)
             if embedder is None:
-                embedder = await asyncio.to_thread(SentenceTransformerEmbedder, settings.embedding)
+                embedder = await asyncio.to_thread(
+                    open_embedder, settings.embedding, settings.models_dir
+                )
             model: Embedder = embedder
+            # The engine (torch, ONNX fp32 or int8) is deliberately not in the signature: an
+            # engine is only used after its vectors matched torch's (cosine >= 0.99 on every
+            # text of a fixed sample; fp32 differs by ~1e-6), so an index built on one is
+            # queried correctly on another, and folders made before the ONNX engines stay valid.
             signature = f"{model.name} ({model.dimension}d) + {SPARSE_VERSION}"
             await asyncio.to_thread(registry.check_index, signature)
         except BaseException:

@@ -141,6 +141,11 @@ class IngestSettings(BaseSettings):
         """
         return bool(self.database_url) and bool(self.store.qdrant_url)
 
+    @property
+    def models_dir(self) -> Path:
+        """Where exported embedding graphs are cached: the setting, else `<data>/models`."""
+        return self.embedding.cache_dir or self.data_dir / "models"
+
     def model_post_init(self, _context: object) -> None:
         if self.tika_url and not self.tika.url:
             self.tika.url = self.tika_url

@@ -21,8 +21,15 @@ OURS = ("KB_", "TIKA_URL", "QDRANT_URL")
 
 
 def clean_env(**settings: str) -> dict[str, str]:
-    """This process's environment without our settings, plus `settings`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OURS)}
+    """This process's environment without our settings, plus `settings`.
+
+    The embedding graph cache stays: every process reuses what the session exported.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(OURS) or k == "KB_EMBEDDING__CACHE_DIR"
+    }
     return {**env, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **settings}
 
 

@@ -1,8 +1,4 @@
-"""The embedding seam: one model turns chunks and queries into dense vectors.
-
-Embedding is CPU/GPU-bound work, so the protocol is synchronous and callers run it in a
-worker thread (`asyncio.to_thread`) to keep the event loop free.
-"""
+"""sentence-transformers on torch: the reference engine that every other one is checked against."""
 
 from __future__ import annotations
 
@@ -10,7 +6,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import ConfigurationError
 from core.settings import EmbeddingSettings
@@ -18,26 +14,7 @@ from core.settings import EmbeddingSettings
 logger = logging.getLogger(__name__)
 
 BUNDLED = "bundled"
-
-
-class Embedder(Protocol):
-    """Dense text embeddings from one model.
-
-    Contract: `embed_documents` returns one L2-normalised vector of `dimension` floats per text,
-    in order; `embed_query` likewise for one query. `max_tokens` is how many of the model's own
-    tokens it reads (without special tokens); `token_spans` gives the character span of each
-    of those tokens in a text, so that chunkers can size chunks in the model's tokens.
-    """
-
-    name: str
-    dimension: int
-    max_tokens: int
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]: ...
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
-
-    def embed_query(self, text: str) -> list[float]: ...
+BUNDLED_NAME = "all-MiniLM-L6-v2"
 
 
 def model_source(model: str) -> str:
@@ -50,7 +27,23 @@ def model_source(model: str) -> str:
     return str(path) if path.is_dir() else model
 
 
-def _load(model: str, device: str | None) -> Any:
+def model_name(model: str) -> str:
+    """The name recorded in a data folder's index signature."""
+    return BUNDLED_NAME if model == BUNDLED else model
+
+
+def offline() -> None:
+    """Make the hub libraries fail fast instead of trying to connect (air-gapped sites)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Their per-load progress bars would draw over ours in the CLI.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def load_sentence_transformer(model: str, device: str | None) -> Any:
+    """A SentenceTransformer from a local folder or the local cache, never from the network."""
+    offline()
     from sentence_transformers import SentenceTransformer
 
     try:
@@ -64,19 +57,17 @@ def _load(model: str, device: str | None) -> Any:
 
 
 class SentenceTransformerEmbedder:
-    """sentence-transformers from a local folder, never from the network."""
+    """sentence-transformers from a local folder, never from the network.
+
+    `encode` already sorts a batch by length and pads each mini-batch only to its longest
+    text, so this engine needs no bucketing of its own.
+    """
 
     def __init__(self, settings: EmbeddingSettings) -> None:
-        # Air-gapped sites: make the hub libraries fail fast instead of trying to connect.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        # Their per-load progress bars would draw over ours in the CLI.
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        self._model: Any = _load(settings.model, settings.device)
+        self._model: Any = load_sentence_transformer(settings.model, settings.device)
         self._tokenizer: Any = self._model.tokenizer
         self._batch_size = settings.batch_size
-        self.name = "all-MiniLM-L6-v2" if settings.model == BUNDLED else settings.model
+        self.name = model_name(settings.model)
         # sentence-transformers 6 renamed the method; 5.x only has the old name.
         get_dimension = getattr(self._model, "get_embedding_dimension", None)
         dimension: Any = (get_dimension or self._model.get_sentence_embedding_dimension)()
@@ -84,7 +75,7 @@ class SentenceTransformerEmbedder:
         # The window counts [CLS] and [SEP]; chunks must fit without them.
         max_seq_length: Any = self._model.max_seq_length
         self.max_tokens = int(max_seq_length) - 2
-        logger.info("embedding model %s loaded (%d dimensions)", self.name, self.dimension)
+        logger.info("embedding model %s loaded on torch (%d dimensions)", self.name, self.dimension)
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         encoded = self._tokenizer(
@@ -102,7 +93,8 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return [[float(x) for x in row] for row in vectors]
+        rows: list[list[float]] = vectors.tolist()
+        return rows
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
