@@ -146,7 +146,7 @@ async def test_ensure_from_two_stores_at_once_and_after_a_half_made_collection(
     )
     await QdrantClientStore(qdrant_standin.url, half).ensure(DIM)
     schema = (await client.get_collection(half)).payload_schema
-    assert set(schema) == {"kb", "doc_id", "generation", "chunk_index"}
+    assert set(schema) == {"kb", "doc_id", "generation", "chunk_index", "seq"}
     for store in (first, second):
         await store.close()
     await client.close()

@@ -32,10 +32,14 @@ def kb_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
 
 @pytest.fixture(scope="module")
 def app_url(kb_template, tmp_path_factory, embedder, standin) -> Iterator[str]:
-    """The app with the stand-in as its LLM (model `kb-test`, an API key, 1 s timeout)."""
+    """The app with the stand-in as its LLM (model `kb-test`, an API key, 1 s timeout).
+
+    The answer cache is off: these tests ask the same question of an LLM whose reply each test
+    changes, which a cache would rightly answer from the first reply.
+    """
     data = Path(shutil.copytree(kb_template, tmp_path_factory.mktemp("llm") / "data"))
     llm = {"base_url": f"{standin[1]}/v1", "model": "kb-test", "api_key": "sk-standin"}
-    with served(data, embedder, llm={**llm, "timeout_s": 1}) as url:
+    with served(data, embedder, llm={**llm, "timeout_s": 1}, cache={"enabled": False}) as url:
         yield url
 
 
