@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from core.llm.client import LLMClient
-from finetune.examples import Example, RatedAnswer, SourceChunk
 from core.privacy import PiiMasker
+from finetune.examples import Example, RatedAnswer, SourceChunk
 from finetune.raft import RaftBuilder, RaftReport
 from finetune.recipes import causal_examples, feedback_examples
 from finetune.settings import DataSettings

@@ -15,6 +15,7 @@ from finetune.cli import cli as finetune_cli
 from ingest.cli import worker
 from ingest.outcome import Outcome
 from kb.ask_command import ask_command
+from kb.audit_command import audit_command
 from kb.eval_command import eval_command
 from kb.ingest_command import collect, run_ingest
 from kb.progress import summary
@@ -73,3 +74,4 @@ cli.add_command(search_command)
 cli.add_command(search_proxy_cli)
 cli.add_command(eval_command)
 cli.add_command(finetune_cli)
+cli.add_command(audit_command)

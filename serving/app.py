@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core import health
+from core.audit import AuditLog
 from core.cache.factory import open_cache
 from core.cache.protocol import Cache
 from core.embeddings import Embedder
@@ -22,6 +23,8 @@ from retrieval.rerank import CrossEncoderReranker
 from retrieval.routes import router as retrieval_router
 from search_proxy.protocol import WebSearch
 from search_proxy.settings import SearchProxySettings
+from serving.audit.recorder import AuditRecorder
+from serving.audit.routes import router as audit_router
 from serving.chat.cache import AnswerCache
 from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.routes import router as chat_router
@@ -90,6 +93,8 @@ def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], N
         app.state.model_alias.import_legacy(data)
         app.state.feedback = FeedbackStore(runtime.db)
         app.state.feedback.import_legacy(data)
+        app.state.audit = AuditLog(runtime.db, settings.audit)
+        app.state.audit.prune()  # retention; the chain stays verifiable
         app.state.chat = build_chat(
             runtime, app.state.retriever, settings, app.state.web, app.state.cache
         )
@@ -148,10 +153,13 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Outermost, so that it times whole responses and sees what every layer left in state.
+    app.add_middleware(AuditRecorder)
     app.include_router(health.router)
     app.include_router(ingest_router)
     app.include_router(retrieval_router)
     app.include_router(chat_router)
     app.include_router(feedback_router)
     app.include_router(alias_router)
+    app.include_router(audit_router)
     return app

@@ -36,12 +36,12 @@ class AuditLog:
     """The audit records of one metadata store."""
 
     def __init__(self, db: Database, settings: AuditSettings | None = None) -> None:
-        self._db = db
+        self.db = db
         self.settings = settings or AuditSettings()
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         """Chain one record after the current head; returns it as stored."""
-        with self._db.write() as conn:
+        with self.db.write() as conn:
             record = self._append(conn, entry)
             if record.seq % self.settings.checkpoint_every == 0:
                 self._checkpoint(conn, record)
@@ -51,7 +51,7 @@ class AuditLog:
         """Delete the records older than the retention (or `before`); returns how many went."""
         days = timedelta(days=self.settings.retention_days)
         cutoff = before or (datetime.now(UTC) - days).isoformat(timespec="milliseconds")
-        with self._db.write() as conn:
+        with self.db.write() as conn:
             _lock_head(conn)
             last = conn.execute(
                 select(audit_log.c.seq, audit_log.c.hash)
@@ -79,14 +79,21 @@ class AuditLog:
                 )
             )
         if query.kb:
-            statement = statement.where(audit_log.c.kbs.contains(_quoted(query.kb), autoescape=True))
+            statement = statement.where(
+                audit_log.c.kbs.contains(_quoted(query.kb), autoescape=True)
+            )
         if query.document:
             # Chunk ids are "<document>#<chunk>" inside JSON strings.
-            needle = json.dumps(query.document, ensure_ascii=False)[:-1] + "#"
+            # Chunk ids are "<document>#<chunk>" inside JSON strings; document routes put
+            # the id in `detail`.
+            needle = _quoted(query.document)[:-1] + "#"
             statement = statement.where(
                 or_(
                     audit_log.c.retrieved.contains(needle, autoescape=True),
                     audit_log.c.cited.contains(needle, autoescape=True),
+                    audit_log.c.detail.contains(
+                        f'"document": {_quoted(query.document)}', autoescape=True
+                    ),
                 )
             )
         if query.since:
@@ -96,7 +103,7 @@ class AuditLog:
         if query.kind:
             statement = statement.where(audit_log.c.kind == query.kind)
         statement = statement.order_by(audit_log.c.seq).limit(query.limit)
-        with self._db.read() as conn:
+        with self.db.read() as conn:
             return [record_from_row(dict(row)) for row in conn.execute(statement).mappings()]
 
     def export(self, query: AuditQuery | None = None) -> Iterator[str]:
@@ -110,7 +117,7 @@ class AuditLog:
 
     def count(self) -> int:
         """How many records the log holds now."""
-        with self._db.read() as conn:
+        with self.db.read() as conn:
             return int(conn.execute(select(func.count()).select_from(audit_log)).scalar_one())
 
     def _append(self, conn: Connection, entry: AuditEntry) -> AuditRecord:

@@ -57,9 +57,16 @@ def verify(db: Database) -> VerifyReport:
             expected_seq, prev_hash = int(detail["through_seq"]) + 1, str(detail["through_hash"])
         count, first, last = 0, None, None
         after = -1
-        while rows := conn.execute(
-            select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(_PAGE)
-        ).mappings().all():
+        while (
+            rows := conn.execute(
+                select(audit_log)
+                .where(audit_log.c.seq > after)
+                .order_by(audit_log.c.seq)
+                .limit(_PAGE)
+            )
+            .mappings()
+            .all()
+        ):
             for row in rows:
                 record = record_from_row(dict(row))
                 if record.seq != expected_seq:

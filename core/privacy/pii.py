@@ -34,7 +34,7 @@ _ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[0-9Xx](?![0-9A-Za-z])")
 _PASSPORT = re.compile(r"(?<![0-9A-Za-z])(?:[EG]\d{8}|E[A-HJ-NP-Z]\d{7})(?![0-9A-Za-z])")
 # Only the number (group `pii`) is replaced; the label stays readable.
 _LABELLED_PASSPORT = re.compile(
-    r"(?:[Pp]assport|PASSPORT|护照)(?:\s*(?:[Nn]o\.?|[Nn]umber|号码|号))?\s*[:：#]?\s*"
+    r"(?:[Pp]assport|PASSPORT|护照)(?:\s*(?:[Nn]o\.?|[Nn]umber|号码|号))?\s*[:\uff1a#]?\s*"
     r"(?P<pii>(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{6,9})(?![0-9A-Za-z])"
 )
 _CARD = re.compile(r"(?<![0-9A-Za-z+])(?:\d{13,19}|\d{3,6}(?:[ -]\d{3,6}){2,5})(?![0-9A-Za-z])")

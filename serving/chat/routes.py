@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from core.audit.note import AuditNote, audit_note
 from core.errors import RagError, error_body
 from core.llm.prompts import NOT_IN_KB
 from serving.chat.cache import CachedAnswer, CacheStats
@@ -22,6 +23,7 @@ from serving.chat.protocol import (
     Choice,
     ChunkChoice,
     Delta,
+    DocumentCitation,
     ModelList,
     completion_id,
 )
@@ -52,15 +54,21 @@ async def list_models(service: ServiceDep) -> ModelList:
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=_STREAMED)
-async def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> Response:
+async def chat_completions(
+    body: ChatCompletionRequest, service: ServiceDep, request: Request
+) -> Response:
     """A cited answer from the knowledge bases named by `model` (`kb/<name>[+<name>…]`)."""
+    note = audit_note(request)
+    note.model, note.adapter = body.model, service.llm_model
     key = service.cache_key(body)
     if key is not None and service.cache is not None:
         hit = await service.cache.get(key)
         if hit is not None:
+            note_cached(note, body, hit)
             return _replay(body, hit)
     turn = await service.prepare(body)
     turn.cache_key = key
+    request.state.chat_turn = turn  # the audit recorder reads its retrieved and cited chunks
     if body.stream:
         events = stream_events(service, turn)
         return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
@@ -88,6 +96,16 @@ async def completion(service: ChatService, turn: Turn) -> ChatCompletion:
         citations=rewriter.citations,
         warnings=turn.warnings,
     )
+
+
+def note_cached(note: AuditNote, body: ChatCompletionRequest, hit: CachedAnswer) -> None:
+    """What the audit record says of an answer served from the cache."""
+    note.outcome = "cached"
+    note.question = body.messages[-1].text.strip() if body.messages else None
+    note.kbs = body.model.removeprefix("kb/").split("+")
+    note.cited = [
+        f"{c.document_id}#p{c.page}" for c in hit.citations if isinstance(c, DocumentCitation)
+    ]
 
 
 def _replay(body: ChatCompletionRequest, hit: CachedAnswer) -> Response:

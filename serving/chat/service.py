@@ -50,6 +50,7 @@ class Turn:
     warnings: list[str] = field(default_factory=list)
     llm_failure: str | None = None
     cache_key: str | None = None
+    cited: list[Citation] = field(default_factory=list)
 
     @property
     def sources(self) -> list[Source]:
@@ -76,6 +77,11 @@ class ChatService:
         self._visibility, self._settings = visibility, settings
         self._web, self._web_settings = web, web_settings or WebSettings()
         self.cache = cache
+
+    @property
+    def llm_model(self) -> str | None:
+        """The model or adapter the LLM is asked for now; None without an LLM."""
+        return self._llm.model if self._llm is not None else None
 
     def _known(self) -> frozenset[str]:
         return self._visibility().names
@@ -230,6 +236,7 @@ class ChatService:
 
     async def remember(self, turn: Turn, content: str, citations: list[Citation]) -> None:
         """Cache a finished answer, unless it drew on the web or fell back after a failure."""
+        turn.cited = citations  # what the audit record lists as cited
         if self.cache is None or turn.cache_key is None or turn.web:
             return
         if turn.llm_failure is not None or any(w != NO_LLM for w in turn.warnings):

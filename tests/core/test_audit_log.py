@@ -6,6 +6,7 @@ database access would; `verify` must name the record.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -61,7 +62,7 @@ def test_an_untouched_chain_verifies(db):
     assert (report.records, report.first_seq, report.last_seq) == (8, 1, 8)
     records = log.search(AuditQuery())
     assert [r.seq for r in records] == list(range(1, 9))
-    assert all(b.prev_hash == a.hash for a, b in zip(records, records[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(records))
     assert records[0].latency_ms == pytest.approx(13.346)
 
 
@@ -133,7 +134,8 @@ def test_pruning_keeps_the_rest_verifiable(db):
     assert verify(db).ok
     log.append(entry(9))
     anchor = log.search(AuditQuery(kind="pruned"))[0]
-    assert anchor.detail["through_seq"] == 8 and anchor.seq == 9
+    assert anchor.detail["through_seq"] == 8
+    assert anchor.seq == 9
     assert verify(db).ok
     # Someone deleting the anchor (the first record left) is found.
     sql(db, "DELETE FROM audit_log WHERE seq = 9")
@@ -143,7 +145,8 @@ def test_pruning_keeps_the_rest_verifiable(db):
 def test_pruning_by_retention_keeps_recent_records(db):
     log = filled(db, count=3)
     assert log.prune() == 0  # nothing is 180 days old
-    assert log.count() == 3 and verify(db).ok
+    assert log.count() == 3
+    assert verify(db).ok
 
 
 def test_search_by_user_kb_document_and_time(db):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import logging
+
+import pytest
 
 from core.privacy import PiiLogFilter, PiiMasker, PrivacySettings, luhn_valid, mask_pii
 from core.privacy.checks import resident_id_valid
@@ -153,6 +153,7 @@ def test_log_lines_are_masked(caplog):
 
 def test_per_kb_masking_options():
     settings = PrivacySettings(mask_stored=["hr"], mask_prompts=["*"])
-    assert settings.masks_stored("hr") and not settings.masks_stored("finance")
+    assert settings.masks_stored("hr")
+    assert not settings.masks_stored("finance")
     assert settings.masks_prompts(["finance"])
     assert not PrivacySettings().masks_prompts(["hr"])
