@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from core.errors import RagError
+from core.privacy import install_log_masking
 from finetune.cli import cli as finetune_cli
 from ingest.cli import worker
 from ingest.outcome import Outcome
@@ -31,6 +32,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
 
 
 class _FilesUnlessNamed(click.Group):

@@ -82,6 +82,7 @@ def build_chat(
         web=web,
         web_settings=settings.web,
         cache=answers,
+        privacy=settings.privacy,
     )
 
 

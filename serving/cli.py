@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from core.privacy import install_log_masking
 from ingest.settings import IngestSettings
 from search_proxy.settings import SearchProxySettings
 from serving.app import create_app
@@ -50,6 +51,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
 
 
 cli.add_command(serve)
