@@ -2,6 +2,7 @@
 
     RagError                      500 internal_error
     ├── InvalidRequest            400 invalid_request_error
+    ├── InvalidToken              401 a bearer token that does not verify (one message for all)
     │   └── UnsafeUrl             a URL the SSRF guard refuses
     ├── NotFound                  404 not_found_error
     ├── Conflict                  409 conflict_error
@@ -60,6 +61,21 @@ class InvalidRequest(RagError):
 
 class UnsafeUrl(InvalidRequest):
     """A URL the SSRF guard refuses: its scheme, port, user info or an address it resolves to."""
+
+
+class InvalidToken(RagError):
+    """A bearer token that does not verify; `reason` is for logs, never for the caller.
+
+    Every failure reads the same to the caller, so that a probe learns nothing about which
+    check failed (signature, issuer, audience, expiry, key).
+    """
+
+    status_code = 401
+    error_type = "authentication_error"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("invalid bearer token")
+        self.reason = reason
 
 
 class NotFound(RagError):

@@ -7,6 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.audit.settings import AuditSettings
 from core.llm.settings import LLMSettings
+from core.oidc.settings import OidcSettings
 from core.privacy.settings import PrivacySettings
 from retrieval.settings import RetrievalSettings
 
@@ -86,6 +87,7 @@ class ServingSettings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
     @property
     def local_url(self) -> str:
