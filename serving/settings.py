@@ -10,6 +10,7 @@ from core.llm.settings import LLMSettings
 from core.oidc.settings import OidcSettings
 from core.privacy.settings import PrivacySettings
 from retrieval.settings import RetrievalSettings
+from serving.tls import TlsSettings
 
 
 class ChatSettings(BaseModel):
@@ -88,9 +89,10 @@ class ServingSettings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
 
     @property
     def local_url(self) -> str:
         """How another process on this machine reaches the server."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls.enabled else 'http'}://{host}:{self.port}"
