@@ -60,10 +60,12 @@ def test_answers_retrievals_and_admin_actions_are_recorded(data, embedder):
         httpx.get(f"{url}/v1/models")  # not knowledge: not recorded
         missing = httpx.delete(f"{url}/v1/knowledge-bases/nope")
         assert missing.status_code == 404
+        pointed = httpx.put(f"{url}/v1/model-alias", json={"model": "kb-lora-7"})
+        assert pointed.status_code == 200
         records = audit(url)
         jsonl = httpx.get(f"{url}/v1/audit", params={"format": "jsonl", "kb": "hr"})
-    chat, cached, streamed, retrieved, deletion = records
-    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
+    chat, cached, streamed, retrieved, deletion, alias = records
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
     assert chat["route"] == "/v1/chat/completions"
     assert chat["kind"] == "request"
     assert chat["kbs"] == ["hr"]
@@ -89,6 +91,8 @@ def test_answers_retrievals_and_admin_actions_are_recorded(data, embedder):
     assert deletion["status"] == 404
     assert deletion["route"] == "/v1/knowledge-bases/{kb}"
     assert deletion["kbs"] == ["nope"]
+    assert alias["kind"] == "admin"
+    assert alias["detail"] == {"model_alias": {"from": "base", "to": "kb-lora-7"}}
     lines = [json.loads(line) for line in jsonl.text.splitlines()]
     assert [r["seq"] for r in lines] == [1, 2, 4]
 
