@@ -94,8 +94,8 @@ def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], N
         app.state.model_alias.import_legacy(data)
         app.state.feedback = FeedbackStore(runtime.db)
         app.state.feedback.import_legacy(data)
+        # Retention is applied by the first record written and then daily (AuditLog.record).
         app.state.audit = AuditLog(runtime.db, settings.audit)
-        app.state.audit.prune()  # retention; the chain stays verifiable
         app.state.chat = build_chat(
             runtime, app.state.retriever, settings, app.state.web, app.state.cache
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from core.db.schema import audit_head, audit_log
 logger = logging.getLogger(__name__)
 
 _LISTS = ("kbs", "retrieved", "cited")
+PRUNE_EVERY_S = 86400.0
 
 
 def audit_now() -> str:
@@ -46,6 +48,19 @@ class AuditLog:
     def __init__(self, db: Database, settings: AuditSettings | None = None) -> None:
         self.db = db
         self.settings = settings or AuditSettings()
+        self._pruned_at = float("-inf")
+
+    def record(self, entry: AuditEntry) -> AuditRecord:
+        """Append, and apply the retention when it was last applied a day or more ago.
+
+        Long-running servers prune this way without a scheduler of their own; replicas doing
+        it at once are harmless (pruning takes the head row's lock and finds nothing left).
+        """
+        record = self.append(entry)
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            self.prune()
+        return record
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         """Chain one record after the current head; returns it as stored."""

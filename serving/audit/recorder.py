@@ -85,7 +85,7 @@ class AuditRecorder:
                 try:
                     # Shielded: a client that hung up mid-stream cancels the request's task,
                     # and its record must still be written.
-                    await asyncio.shield(asyncio.to_thread(log.append, entry))
+                    await asyncio.shield(asyncio.to_thread(log.record, entry))
                 except Exception:  # Boundary: the answer went out; keep serving, say so.
                     logger.exception(
                         "audit: could not record %s %s", scope["method"], scope["path"]

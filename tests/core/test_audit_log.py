@@ -225,3 +225,40 @@ def test_personal_fields_changed_or_removed_without_erasure_are_found(db):
     sql(db, "UPDATE audit_log SET client = '192.0.2.1' WHERE seq = 2")
     sql(db, "UPDATE audit_log SET actor_user = 'erased:x', personal_salt = NULL WHERE seq = 6")
     assert problems(db) == [(2, "edited"), (6, "edited")]
+
+
+def test_recording_applies_the_retention_once_a_day(db):
+    log = filled(db, count=3, retention_days=1)
+    # Records from two days ago, as the clock of an earlier run wrote them: their hashes are
+    # recomputed, so the chain is intact and only the retention removes them.
+    with db.write() as conn:
+        conn.execute(text("UPDATE audit_log SET at = '2000-01-01T00:00:00.000+00:00'"))
+    rehash(db)
+    assert verify(db).ok
+    log.record(entry(4))  # the first record of this process applies the retention
+    assert [r.kind for r in log.search(AuditQuery())] == ["request", "pruned"]
+    assert verify(db).ok
+    log.record(entry(5))  # within the day: no second pruning
+    assert log.count() == 3
+
+
+def rehash(db: Database) -> None:
+    """Recompute every hash of the chain in order (what a backdated test log needs)."""
+    from core.audit.log import record_from_row, row_from_record
+    from core.audit.record import GENESIS, chain_hash
+    from core.db.schema import audit_head, audit_log
+
+    prev = GENESIS
+    with db.write() as conn:
+        rows = conn.execute(audit_log.select().order_by(audit_log.c.seq)).mappings().all()
+        for row in rows:
+            record = record_from_row(dict(row))
+            record.prev_hash = prev
+            record.hash = chain_hash(prev, record.at, record, record.personal_digest)
+            conn.execute(
+                audit_log.update()
+                .where(audit_log.c.seq == record.seq)
+                .values(**row_from_record(record))
+            )
+            prev = record.hash
+        conn.execute(audit_head.update().values(hash=prev))

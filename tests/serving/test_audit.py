@@ -16,7 +16,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from core.db.engine import SQLITE_FILE
+from core.audit import AuditEntry, AuditLog
+from core.db.engine import SQLITE_FILE, Database, database_url
 from kb.cli import cli
 from serving.audit.recorder import entry_for
 from tests.serving.test_chat import build_data, sdk, served
@@ -114,6 +115,14 @@ def test_search_by_document_and_the_cli_verify_finds_tampering(data, embedder):
     assert "intact: 5 records" in intact.output  # the question and the four audit reads
     exported = runner.invoke(cli, ["audit", "export", "--kb", "hr", "--data-dir", str(data)])
     assert [json.loads(line)["seq"] for line in exported.output.splitlines()] == [1]
+    db = Database(database_url(None, data))
+    AuditLog(db).append(AuditEntry(actor_user="alice", route="/v1/retrieve", client="10.0.0.9"))
+    db.close()
+    erased = runner.invoke(cli, ["audit", "erase", "alice", "--data-dir", str(data)])
+    assert "1 audit records of alice now read as erased:" in erased.output
+    after = runner.invoke(cli, ["audit", "verify", "--data-dir", str(data)])
+    assert "intact: 7 records" in after.output  # + alice's and the erasure record
+    assert "alice" not in runner.invoke(cli, ["audit", "export", "--data-dir", str(data)]).output
     with sqlite3.connect(data / SQLITE_FILE) as conn:
         conn.execute("UPDATE audit_log SET kbs = '[\"finance\"]' WHERE seq = 1")
     broken = runner.invoke(cli, ["audit", "verify", "--data-dir", str(data)])
