@@ -38,7 +38,7 @@ def data(template: Path, tmp_path: Path) -> Path:
 
 
 def audit(url: str, **params) -> list[dict]:
-    response = httpx.get(f"{url}/v1/audit", params=params)
+    response = httpx.get(f"{url}/v1/audit", params=params, timeout=60)
     assert response.status_code == 200, response.text
     return response.json()["data"]
 
@@ -56,15 +56,17 @@ def test_answers_retrievals_and_admin_actions_are_recorded(data, embedder):
         )
         assert list(stream)
         found = httpx.post(
-            f"{url}/v1/retrieve", json={"query": "passwords", "knowledge_bases": ["hr"]}
+            f"{url}/v1/retrieve",
+            json={"query": "passwords", "knowledge_bases": ["hr"]},
+            timeout=60,
         ).json()["data"]
-        httpx.get(f"{url}/v1/models")  # not knowledge: not recorded
-        missing = httpx.delete(f"{url}/v1/knowledge-bases/nope")
+        httpx.get(f"{url}/v1/models", timeout=60)  # not knowledge: not recorded
+        missing = httpx.delete(f"{url}/v1/knowledge-bases/nope", timeout=60)
         assert missing.status_code == 404
-        pointed = httpx.put(f"{url}/v1/model-alias", json={"model": "kb-lora-7"})
+        pointed = httpx.put(f"{url}/v1/model-alias", json={"model": "kb-lora-7"}, timeout=60)
         assert pointed.status_code == 200
         records = audit(url)
-        jsonl = httpx.get(f"{url}/v1/audit", params={"format": "jsonl", "kb": "hr"})
+        jsonl = httpx.get(f"{url}/v1/audit", params={"format": "jsonl", "kb": "hr"}, timeout=60)
     chat, cached, streamed, retrieved, deletion, alias = records
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
     assert chat["route"] == "/v1/chat/completions"

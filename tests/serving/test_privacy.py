@@ -58,7 +58,9 @@ def app(data: Path, embedder) -> Iterator[tuple[str, VllmStandin]]:
 
 def passages(url: str, kb: str) -> str:
     response = httpx.post(
-        f"{url}/v1/retrieve", json={"query": "Li Lei leave 王芳", "knowledge_bases": [kb]}
+        f"{url}/v1/retrieve",
+        json={"query": "Li Lei leave 王芳", "knowledge_bases": [kb]},
+        timeout=60,
     )
     assert response.status_code == 200, response.text
     return "\n".join(hit["text"] for hit in response.json()["data"])
