@@ -239,6 +239,12 @@ class FinetuneSettings(BaseSettings):
     adapters_dir: Path = Field(
         default_factory=finetune_dir, description="Adapter versions, datasets and the registry."
     )
+    database_url: str | None = Field(
+        None,
+        description="The shared metadata store (the same URL as KB_DATABASE_URL, e.g. "
+        "postgresql://...): the registry's state and the collection cursor live there, so any "
+        "host can run, promote or roll back; unset: registry.json in adapters_dir.",
+    )
     llm: LLMSettings = Field(
         default_factory=LLMSettings,
         description="LLM that writes synthetic questions; without a base_url, runs train a "
