@@ -41,7 +41,9 @@ def test_keys_are_stored_as_hashes_and_checked(db: Database) -> None:
     assert key_id == new.id
     with db.read() as conn:
         stored = conn.execute(select(api_keys.c.secret_hash)).scalar_one()
-    assert secret not in stored and new.token not in stored and len(stored) == 64
+    assert secret not in stored
+    assert new.token not in stored
+    assert len(stored) == 64
     row = directory.key_row(new.id)
     assert row is not None
     assert (row.user, row.scopes, row.is_admin) == ("alice", {Scope.READ, Scope.INGEST}, False)
