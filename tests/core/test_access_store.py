@@ -46,7 +46,11 @@ def test_keys_are_stored_as_hashes_and_checked(db: Database) -> None:
     assert len(stored) == 64
     row = directory.key_row(new.id)
     assert row is not None
-    assert (row.user, row.scopes, row.is_admin) == ("alice", {Scope.READ, Scope.INGEST}, False)
+    assert (row.user, row.scopes, row.is_admin) == (
+        "alice",
+        frozenset({Scope.READ, Scope.INGEST}),
+        False,
+    )
     listed = directory.keys("alice")
     assert [(k.id, k.scopes, k.label, k.revoked_at) for k in listed] == [
         (new.id, ("ingest", "read"), "laptop", None)

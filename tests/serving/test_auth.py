@@ -128,7 +128,7 @@ def test_the_openai_sdk_with_a_key_sees_and_asks_only_what_it_may(url, keys):
             model="kb/hr", messages=[{"role": "user", "content": "How many days of leave?"}]
         )
         assert "25 days" in (answer.choices[0].message.content or "")
-        assert {c["kb"] for c in answer.model_extra["citations"]} == {"hr"}
+        assert {c["kb"] for c in (answer.model_extra or {})["citations"]} == {"hr"}
     with sdk(url, keys["root"]) as client:  # an admin reads everything
         assert [m.id for m in client.models.list().data] == ["kb/finance", "kb/hr", "kb/secret"]
 
