@@ -105,6 +105,12 @@ class IngestSettings(BaseSettings):
     )
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     max_file_bytes: int = Field(100 * MIB, ge=1, description="Files over this size are refused.")
+    max_upload_files: int = Field(
+        200, ge=1, le=1000, description="Files one upload request may carry (413 above)."
+    )
+    max_upload_bytes: int = Field(
+        1024 * MIB, ge=1, description="Bytes one upload request may carry (413 above)."
+    )
     max_unzipped_bytes: int = Field(
         500 * MIB, ge=1, description="Bound on a DOCX's decompressed size (zip bombs)."
     )

@@ -14,6 +14,7 @@ from core.errors import RagError
 from finetune.cli import cli as finetune_cli
 from ingest.cli import worker
 from ingest.outcome import Outcome
+from kb.access_command import grants, groups, keys, users
 from kb.ask_command import ask_command
 from kb.eval_command import eval_command
 from kb.ingest_command import collect, run_ingest
@@ -73,3 +74,5 @@ cli.add_command(search_command)
 cli.add_command(search_proxy_cli)
 cli.add_command(eval_command)
 cli.add_command(finetune_cli)
+for access in (users, groups, keys, grants):
+    cli.add_command(access)

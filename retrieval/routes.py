@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from core.auth.dependency import authenticate
 from retrieval.protocol import Retriever, RetrieveRequest, RetrieveResponse
 
-router = APIRouter(prefix="/v1", tags=["retrieval"])
+router = APIRouter(prefix="/v1", tags=["retrieval"], dependencies=[Depends(authenticate)])
 
 
 def _retriever(request: Request) -> Retriever:
@@ -21,7 +22,7 @@ RetrieverDep = Annotated[Retriever, Depends(_retriever)]
 
 @router.post("/retrieve")
 async def retrieve(body: RetrieveRequest, retriever: RetrieverDep) -> RetrieveResponse:
-    """Hybrid (or dense, or sparse) search over the given knowledge bases."""
+    """Hybrid (or dense, or sparse) search over the given knowledge bases you may read."""
     hits = await retriever.retrieve(
         body.query, body.knowledge_bases, top_k=body.top_k, mode=body.mode
     )

@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core import health
+from core.auth.authenticator import Authenticator, check_bind
+from core.auth.limits import Limiter
+from core.auth.scope import scoped
 from core.cache.factory import open_cache
 from core.cache.protocol import Cache
 from core.embeddings import Embedder
@@ -22,6 +25,7 @@ from retrieval.rerank import CrossEncoderReranker
 from retrieval.routes import router as retrieval_router
 from search_proxy.protocol import WebSearch
 from search_proxy.settings import SearchProxySettings
+from serving.access import router as access_router
 from serving.chat.cache import AnswerCache
 from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.routes import router as chat_router
@@ -35,13 +39,16 @@ from serving.web_search import open_web_search
 
 
 def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> HybridRetriever:
-    """Retrieval over the runtime's store, seeing what its registry says is live."""
+    """Retrieval over the runtime's store, seeing what its registry says is live.
+
+    Each search sees only what the current caller may read (`core.auth.scope`).
+    """
     model = settings.retrieval.reranker_model
     return HybridRetriever(
         store=runtime.store,
         embedder=runtime.embedder,
         bm25=runtime.bm25,
-        visibility=runtime.registry.visibility,
+        visibility=scoped(runtime.registry.visibility),
         settings=settings.retrieval,
         reranker=CrossEncoderReranker(model) if model else None,
     )
@@ -73,7 +80,7 @@ def build_chat(
             sentences=chat.extractive_sentences,
             min_similarity=chat.extractive_min_similarity,
         ),
-        visibility=runtime.registry.visibility,
+        visibility=scoped(runtime.registry.visibility),
         settings=chat,
         llm=llm,
         web=web,
@@ -85,6 +92,7 @@ def build_chat(
 def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], None]:
     def attach(app: FastAPI, runtime: IngestRuntime) -> None:
         data = runtime.settings.data_dir
+        app.state.auth = Authenticator(settings.auth, runtime.db)
         app.state.retriever = build_retriever(runtime, settings)
         app.state.model_alias = ModelAlias(runtime.db, settings.llm.model)
         app.state.model_alias.import_legacy(data)
@@ -114,12 +122,20 @@ def _answering(
                 if cache.enabled
                 else None
             )
-            async with lifespan(app):
-                try:
-                    yield
-                finally:
-                    if (chat := getattr(app.state, "chat", None)) is not None:
-                        await chat.aclose()
+            # Its own cache: limits must count even when answers are not cached.
+            limits = await open_cache(
+                settings.redis_url, prefix=settings.redis_prefix, max_entries=100_000
+            )
+            app.state.limiter = Limiter(limits, settings.auth)
+            try:
+                async with lifespan(app):
+                    try:
+                        yield
+                    finally:
+                        if (chat := getattr(app.state, "chat", None)) is not None:
+                            await chat.aclose()
+            finally:
+                await app.state.limiter.close()
 
     return wrapped
 
@@ -134,7 +150,9 @@ def create_app(
     """Ingestion, retrieval and answers in this process, over the configured store and parsers.
 
     `search` configures an in-process web search proxy, used when `settings.web.url` names none.
+    Without authentication configured it only serves loopback (ConfigurationError otherwise).
     """
+    check_bind(settings.auth, settings.host)
     lifespan = _answering(
         ingest_lifespan(
             ingest, server_url=settings.local_url, embedder=embedder, on_ready=_on_ready(settings)
@@ -154,4 +172,5 @@ def create_app(
     app.include_router(chat_router)
     app.include_router(feedback_router)
     app.include_router(alias_router)
+    app.include_router(access_router)
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.auth.settings import AuthSettings
 from core.llm.settings import LLMSettings
 from retrieval.settings import RetrievalSettings
 
@@ -77,6 +78,10 @@ class ServingSettings(BaseSettings):
     redis_prefix: str = Field(
         "kb:", description="Prefix of every Redis key, so that deployments can share a Redis."
     )
+    api_key: SecretStr | None = Field(
+        None, description="The key `kb` commands send to a running server that requires one."
+    )
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     cache: AnswerCacheSettings = Field(default_factory=AnswerCacheSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)

@@ -6,11 +6,15 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from core.auth.dependency import CallerDep, authenticate
+from core.auth.limits import Limiter
+from core.auth.principal import Principal
 from core.errors import RagError, error_body
 from core.llm.prompts import NOT_IN_KB
 from serving.chat.cache import CachedAnswer, CacheStats
@@ -29,7 +33,7 @@ from serving.chat.service import ChatService, Turn
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["answers"])
+router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(authenticate)])
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _STREAMED: dict[int | str, dict[str, Any]] = {
@@ -47,25 +51,41 @@ ServiceDep = Annotated[ChatService, Depends(_service)]
 
 @router.get("/models")
 async def list_models(service: ServiceDep) -> ModelList:
-    """Every knowledge base as a model `kb/<name>`."""
+    """Every knowledge base you may read as a model `kb/<name>`."""
     return service.models()
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=_STREAMED)
-async def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> Response:
+async def chat_completions(
+    body: ChatCompletionRequest, service: ServiceDep, caller: CallerDep, request: Request
+) -> Response:
     """A cited answer from the knowledge bases named by `model` (`kb/<name>[+<name>…]`)."""
     key = service.cache_key(body)
     if key is not None and service.cache is not None:
         hit = await service.cache.get(key)
         if hit is not None:
             return _replay(body, hit)
-    turn = await service.prepare(body)
-    turn.cache_key = key
-    if body.stream:
-        events = stream_events(service, turn)
-        return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
-    answer = await completion(service, turn)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(_slot(request, caller))
+        turn = await service.prepare(body)
+        turn.cache_key = key
+        if body.stream:  # the slot goes with the stream, released after its last event
+            events = _holding(stack.pop_all(), stream_events(service, turn))
+            return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+        answer = await completion(service, turn)
     return JSONResponse(answer.model_dump(mode="json"))
+
+
+def _slot(request: Request, caller: Principal) -> AbstractAsyncContextManager[None]:
+    """One of the caller's concurrent-answer slots (none to hold without a limiter)."""
+    limiter: Limiter | None = getattr(request.app.state, "limiter", None)
+    return limiter.answering(caller) if limiter is not None else nullcontext()
+
+
+async def _holding(held: AsyncExitStack, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    async with held:
+        async for event in events:
+            yield event
 
 
 @router.get("/cache/stats")
