@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import ConfigurationError, NotFound, RagError
+from core.privacy import install_log_masking
 from finetune.lock import run_lock
 from finetune.manifest import VersionInfo
 from finetune.registry import AdapterRegistry, open_registry
@@ -35,6 +36,7 @@ def _settings() -> FinetuneSettings:
 
 def _logging(level: str) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_masking()  # personal data never reaches a log line
     # Also when `kb` configured logging first (basicConfig then does nothing).
     logging.getLogger().setLevel(level.upper())
 

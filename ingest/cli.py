@@ -9,6 +9,7 @@ import signal
 import click
 import uvicorn
 
+from core.privacy import install_log_masking
 from ingest.app import create_app
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
@@ -23,6 +24,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
 
 
 @cli.command()

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from core.db.schema import utc_now
 from core.embeddings import Embedder
 from core.errors import DocumentError, EmptyFile, FileMissing, FileTooLarge, LeaseLost
+from core.privacy import PiiMasker, PrivacySettings
 from core.sparse import Bm25Encoder
 from core.store import ChunkPoint, VectorStore, Where
 from ingest.chunker import Chunker, TextChunk
@@ -71,6 +72,7 @@ class Ingestor:
         originals: Originals,
         max_file_bytes: int,
         batch_size: int = 64,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         self._parsers = parsers
         self._chunker = chunker
@@ -81,6 +83,7 @@ class Ingestor:
         self._originals = originals
         self._max_file_bytes = max_file_bytes
         self._batch_size = batch_size
+        self._privacy = privacy or PrivacySettings()
 
     async def ingest(
         self,
@@ -172,6 +175,10 @@ class Ingestor:
         chunks: Sequence[TextChunk],
         sink: ProgressSink,
     ) -> None:
+        if self._privacy.masks_stored(stored.kb):
+            # Masked before embedding: neither vectors, BM25 terms nor payloads hold the data.
+            masker = PiiMasker()
+            chunks = [replace(chunk, text=masker.mask(chunk.text)) for chunk in chunks]
         for start in range(0, len(chunks), self._batch_size):
             batch = chunks[start : start + self._batch_size]
             texts = [chunk.text for chunk in batch]

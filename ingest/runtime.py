@@ -107,7 +107,7 @@ class IngestRuntime:
         ingestor = Ingestor(
             parsers=parsers, chunker=chunker, embedder=model, bm25=bm25, store=store,
             registry=registry, originals=originals, max_file_bytes=settings.max_file_bytes,
-            batch_size=settings.embedding.batch_size,
+            batch_size=settings.embedding.batch_size, privacy=settings.privacy,
         )  # fmt: skip
         jobs = JobStore(db, registry)
         purger = Purger(registry, store, originals, settings.worker.purge_grace_s)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.privacy.settings import PrivacySettings
 from core.settings import EmbeddingSettings, StoreSettings, default_data_dir
 
 MIB = 1024 * 1024
@@ -120,6 +121,7 @@ class IngestSettings(BaseSettings):
     tika: TikaSettings = Field(default_factory=TikaSettings)
     native_tika: NativeTikaSettings = Field(default_factory=NativeTikaSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     # The documented short names also work, as operators expect from the compose file.
     tika_url: str | None = Field(
         None, validation_alias=AliasChoices("TIKA_URL"), description="Same as KB_TIKA__URL."

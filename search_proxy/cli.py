@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import RagError
+from core.privacy import install_log_masking
 from search_proxy.app import create_app, open_service
 from search_proxy.client import SearchClient
 from search_proxy.protocol import SearchRequest, SearchResponse
@@ -32,6 +33,7 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = SearchProxySettings(**overrides)  # type: ignore[arg-type]
     # log_config=None keeps our logging configuration instead of uvicorn's.

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core import health
+from core.audit import AuditLog
 from core.auth.authenticator import Authenticator, check_bind
 from core.auth.limits import Limiter
 from core.auth.scope import scoped
@@ -26,6 +27,8 @@ from retrieval.routes import router as retrieval_router
 from search_proxy.protocol import WebSearch
 from search_proxy.settings import SearchProxySettings
 from serving.access import router as access_router
+from serving.audit.recorder import AuditRecorder
+from serving.audit.routes import router as audit_router
 from serving.chat.cache import AnswerCache
 from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.routes import router as chat_router
@@ -86,6 +89,7 @@ def build_chat(
         web=web,
         web_settings=settings.web,
         cache=answers,
+        privacy=settings.privacy,
     )
 
 
@@ -98,6 +102,8 @@ def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], N
         app.state.model_alias.import_legacy(data)
         app.state.feedback = FeedbackStore(runtime.db)
         app.state.feedback.import_legacy(data)
+        app.state.audit = AuditLog(runtime.db, settings.audit)
+        app.state.audit.prune()  # retention; the chain stays verifiable
         app.state.chat = build_chat(
             runtime, app.state.retriever, settings, app.state.web, app.state.cache
         )
@@ -166,6 +172,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Outermost, so that it times whole responses and sees what every layer left in state.
+    app.add_middleware(AuditRecorder)
     app.include_router(health.router)
     app.include_router(ingest_router)
     app.include_router(retrieval_router)
@@ -173,4 +181,5 @@ def create_app(
     app.include_router(feedback_router)
     app.include_router(alias_router)
     app.include_router(access_router)
+    app.include_router(audit_router)
     return app

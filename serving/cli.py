@@ -10,6 +10,7 @@ import uvicorn
 
 from core.auth.authenticator import check_bind
 from core.errors import ConfigurationError
+from core.privacy import install_log_masking
 from ingest.settings import IngestSettings
 from search_proxy.settings import SearchProxySettings
 from serving.app import create_app
@@ -56,6 +57,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
 
 
 cli.add_command(serve)

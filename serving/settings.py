@@ -5,8 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.audit.settings import AuditSettings
 from core.auth.settings import AuthSettings
 from core.llm.settings import LLMSettings
+from core.privacy.settings import PrivacySettings
 from retrieval.settings import RetrievalSettings
 
 
@@ -87,6 +89,8 @@ class ServingSettings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @property
     def local_url(self) -> str:

@@ -213,3 +213,44 @@ kb_grants = Table(
     CheckConstraint("level IN ('read', 'write', 'manage')", name="kb_grants_level"),
     Index("kb_grants_subject", "subject_kind", "subject"),
 )
+
+# The audit log: append-only, each record chained to the one before by `prev_hash`
+# (core.audit). Lists and details are JSON text; `seq` is handed out under the head row's lock.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("actor_user", Text),
+    Column("actor_key", Text),
+    Column("actor_subject", Text),
+    Column("client", Text),
+    Column("method", Text, nullable=False),
+    Column("route", Text, nullable=False),
+    Column("kbs", Text, nullable=False),
+    Column("question_hash", Text),
+    Column("question", Text),
+    Column("retrieved", Text, nullable=False),
+    Column("cited", Text, nullable=False),
+    Column("model", Text),
+    Column("adapter", Text),
+    Column("outcome", Text, nullable=False),
+    Column("status", Integer),
+    Column("latency_ms", Float),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    Index("audit_log_at", "at"),
+    Index("audit_log_actor", "actor_user"),
+)
+
+# One row (id 1): the last record's number and hash. Appenders lock it, which orders them on
+# every backend, and `verify` compares it with the last record, so a cut-off tail shows.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", Text, nullable=False),
+)

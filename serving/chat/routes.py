@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from core.audit.note import AuditNote, audit_note
 from core.auth.dependency import CallerDep, authenticate
 from core.auth.limits import Limiter
 from core.auth.principal import Principal
@@ -26,6 +27,7 @@ from serving.chat.protocol import (
     Choice,
     ChunkChoice,
     Delta,
+    DocumentCitation,
     ModelList,
     completion_id,
 )
@@ -60,15 +62,19 @@ async def chat_completions(
     body: ChatCompletionRequest, service: ServiceDep, caller: CallerDep, request: Request
 ) -> Response:
     """A cited answer from the knowledge bases named by `model` (`kb/<name>[+<name>…]`)."""
+    note = audit_note(request)
+    note.model, note.adapter = body.model, service.llm_model
     key = service.cache_key(body)
     if key is not None and service.cache is not None:
         hit = await service.cache.get(key)
         if hit is not None:
+            note_cached(note, body, hit)
             return _replay(body, hit)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(_slot(request, caller))
         turn = await service.prepare(body)
         turn.cache_key = key
+        request.state.chat_turn = turn  # the audit recorder reads its retrieved and cited chunks
         if body.stream:  # the slot goes with the stream, released after its last event
             events = _holding(stack.pop_all(), stream_events(service, turn))
             return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
@@ -108,6 +114,16 @@ async def completion(service: ChatService, turn: Turn) -> ChatCompletion:
         citations=rewriter.citations,
         warnings=turn.warnings,
     )
+
+
+def note_cached(note: AuditNote, body: ChatCompletionRequest, hit: CachedAnswer) -> None:
+    """What the audit record says of an answer served from the cache."""
+    note.outcome = "cached"
+    note.question = body.messages[-1].text.strip() if body.messages else None
+    note.kbs = body.model.removeprefix("kb/").split("+")
+    note.cited = [
+        f"{c.document_id}#p{c.page}" for c in hit.citations if isinstance(c, DocumentCitation)
+    ]
 
 
 def _replay(body: ChatCompletionRequest, hit: CachedAnswer) -> Response:
