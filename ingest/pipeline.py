@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from core.db.schema import utc_now
 from core.embeddings import Embedder
 from core.errors import DocumentError, EmptyFile, FileMissing, FileTooLarge, LeaseLost
-from core.sparse import Bm25Encoder
+from core.sparse import SparseEncoders
 from core.store import ChunkPoint, VectorStore, Where
 from ingest.chunker import Chunker, TextChunk
 from ingest.document import ParsedDocument
@@ -65,7 +65,8 @@ class Ingestor:
         parsers: ParserSet,
         chunker: Chunker,
         embedder: Embedder,
-        bm25: Bm25Encoder,
+        sparse: SparseEncoders,
+        sparse_spec: str,
         store: VectorStore,
         registry: Registry,
         originals: Originals,
@@ -75,7 +76,7 @@ class Ingestor:
         self._parsers = parsers
         self._chunker = chunker
         self._embedder = embedder
-        self._bm25 = bm25
+        self._sparse, self._sparse_spec = sparse, sparse_spec
         self._store = store
         self._registry = registry
         self._originals = originals
@@ -172,6 +173,9 @@ class Ingestor:
         chunks: Sequence[TextChunk],
         sink: ProgressSink,
     ) -> None:
+        # A knowledge base keeps the tokenizer it was first encoded with (see core.sparse).
+        spec = await asyncio.to_thread(self._registry.sparse_spec, stored.kb, self._sparse_spec)
+        bm25 = self._sparse.encoder(spec)
         for start in range(0, len(chunks), self._batch_size):
             batch = chunks[start : start + self._batch_size]
             texts = [chunk.text for chunk in batch]
@@ -180,7 +184,7 @@ class Ingestor:
                 ChunkPoint(
                     id=str(uuid.uuid5(_POINT_NAMESPACE, f"{stored.generation}:{start + i}")),
                     dense=vector,
-                    sparse=self._bm25.document(chunk.text),
+                    sparse=bm25.document(chunk.text),
                     payload=_payload(stored, document, chunk, start + i),
                 )
                 for i, (chunk, vector) in enumerate(zip(batch, dense, strict=True))

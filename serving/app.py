@@ -40,7 +40,7 @@ def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> Hybrid
     return HybridRetriever(
         store=runtime.store,
         embedder=runtime.embedder,
-        bm25=runtime.bm25,
+        sparse=runtime.sparse,
         visibility=runtime.registry.visibility,
         settings=settings.retrieval,
         reranker=CrossEncoderReranker(model) if model else None,

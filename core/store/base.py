@@ -67,13 +67,14 @@ class Where:
 class Visibility:
     """What queries may see at one moment, as `ingest.registry` keeps it.
 
-    The registry clock, the generations hidden then, and each knowledge base with its
-    content version.
+    The registry clock, the generations hidden then, each knowledge base with its content
+    version, and the BM25 tokenizer spec each one was encoded with (see `core.sparse`).
     """
 
     clock: int | None
     hidden: frozenset[str]
     versions: Mapping[str, int]
+    sparse: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> frozenset[str]:
