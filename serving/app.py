@@ -26,6 +26,7 @@ from serving.chat.cache import AnswerCache
 from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
+from serving.chat.support import SupportChecker
 from serving.feedback.routes import router as feedback_router
 from serving.feedback.store import FeedbackStore
 from serving.model_alias import ModelAlias
@@ -78,6 +79,15 @@ def build_chat(
         llm=llm,
         web=web,
         web_settings=settings.web,
+        support=(
+            SupportChecker(
+                runtime.embedder,
+                tokenizer=runtime.sparse.encoder().tokenizer,
+                threshold=chat.citation_threshold,
+            )
+            if chat.citation_check
+            else None
+        ),
         cache=answers,
     )
 
