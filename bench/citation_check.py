@@ -35,7 +35,7 @@ from core.embeddings import open_embedder  # noqa: E402
 from core.sparse import Bm25Encoder  # noqa: E402
 from ingest.settings import IngestSettings  # noqa: E402
 from retrieval.beir import load_beir  # noqa: E402
-from serving.chat.support import SupportChecker  # noqa: E402
+from serving.chat.support import LEXICAL_WEIGHT, THRESHOLD, SupportChecker  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 CMRC = EVAL / "beir_zh" / "cmrc2018-dev-retrieval"
@@ -85,18 +85,26 @@ def english_cases(limit: int) -> list[Case]:
     return cases
 
 
-def scores(checker: SupportChecker, cases: list[Case]) -> list[tuple[float, bool, bool]]:
-    """(score, no named term missing, right) per case."""
+Row = tuple[float, float | None, bool, bool]  # lexical, semantic, no term missing, right
+
+
+def measure(checker: SupportChecker, cases: list[Case]) -> list[Row]:
+    """Lexical and semantic support of each case, computed once for every weight tried."""
     pairs = [(claim, passage) for claim, passage, _ in cases]
-    results = checker.check(pairs)
+    semantic = checker._semantic(pairs)
     return [
-        (r.score, not r.missing, right) for r, (_, _, right) in zip(results, cases, strict=True)
+        (checker.lexical(c, p), sem, not checker.missing(c, p), right)
+        for (c, p, right), sem in zip(cases, semantic, strict=True)
     ]
 
 
-def precision_recall(rows: list[tuple[float, bool, bool]], threshold: float) -> tuple[float, float]:
-    flagged = [right for score, terms_ok, right in rows if not (terms_ok and score >= threshold)]
-    wrong = sum(not right for _, _, right in rows)
+def precision_recall(rows: list[Row], weight: float, threshold: float) -> tuple[float, float]:
+    flagged = []
+    for lexical, semantic, terms_ok, right in rows:
+        score = lexical if semantic is None else weight * lexical + (1 - weight) * semantic
+        if not (terms_ok and score >= threshold):
+            flagged.append(right)
+    wrong = sum(not row[3] for row in rows)
     true_flags = sum(not right for right in flagged)
     return (true_flags / len(flagged) if flagged else 1.0), (true_flags / wrong if wrong else 1.0)
 
@@ -114,28 +122,38 @@ def main() -> None:
     print(f"embedder: {embedder.name}")
     print("| set | check | weight | threshold | precision | recall | cases (wrong) |")
     print("|---|---|---|---|---|---|---|")
+    lexical_only, with_model = SupportChecker(), SupportChecker(embedder)
     for name, cases in sets.items():
         half = len(cases) // 2 - (len(cases) // 2) % 2
-        dev, test = cases[:half], cases[half:]
-        for label, weight in (("lexical", 1.0), ("lexical + semantic", None)):
-            best = None
-            for w in [weight] if weight is not None else [0.5, 0.6, 0.7, 0.8, 0.9]:
-                checker = SupportChecker(embedder if w < 1 else None, lexical_weight=w)
-                dev_rows = scores(checker, dev)
-                for t in [x / 20 for x in range(4, 18)]:
-                    p, r = precision_recall(dev_rows, t)
-                    f1 = 2 * p * r / (p + r) if p + r else 0.0
-                    if best is None or f1 > best[0]:
-                        best = (f1, w, t)
-            assert best is not None
+        for label, checker, weights in (
+            ("lexical", lexical_only, [1.0]),
+            ("lexical + semantic", with_model, [0.5, 0.6, 0.7, 0.8, 0.9]),
+        ):
+            rows = measure(checker, cases)
+            dev, test = rows[:half], rows[half:]
+            best = max(
+                (f1(*precision_recall(dev, w, t)), w, t)
+                for w in weights
+                for t in [x / 20 for x in range(4, 18)]
+            )
             _, w, t = best
-            checker = SupportChecker(embedder if w < 1 else None, lexical_weight=w)
-            p, r = precision_recall(scores(checker, test), t)
-            wrong = sum(not right for _, _, right in test)
+            p, r = precision_recall(test, w, t)
+            wrong = sum(not row[3] for row in test)
             print(
                 f"| {name} | {label} | {w} | {t:.2f} | {p:.3f} | {r:.3f} | {len(test)} ({wrong}) |",
                 flush=True,
             )
+            if label == "lexical + semantic":
+                p, r = precision_recall(test, LEXICAL_WEIGHT, THRESHOLD)
+                print(
+                    f"| {name} | defaults | {LEXICAL_WEIGHT} | {THRESHOLD:.2f} | {p:.3f} | "
+                    f"{r:.3f} | {len(test)} ({wrong}) |",
+                    flush=True,
+                )
+
+
+def f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ def build_chat(
             runtime.embedder,
             sentences=chat.extractive_sentences,
             min_similarity=chat.extractive_min_similarity,
+            tokenizer=runtime.sparse.encoder().tokenizer,
         ),
         visibility=runtime.registry.visibility,
         settings=chat,
