@@ -91,7 +91,7 @@ Row = tuple[float, float | None, bool, bool]  # lexical, semantic, no term missi
 def measure(checker: SupportChecker, cases: list[Case]) -> list[Row]:
     """Lexical and semantic support of each case, computed once for every weight tried."""
     pairs = [(claim, passage) for claim, passage, _ in cases]
-    semantic = checker._semantic(pairs)
+    semantic = checker.semantic(pairs)
     return [
         (checker.lexical(c, p), sem, not checker.missing(c, p), right)
         for (c, p, right), sem in zip(cases, semantic, strict=True)

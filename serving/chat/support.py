@@ -155,7 +155,7 @@ class SupportChecker:
     def check(self, pairs: Sequence[tuple[str, str]]) -> list[Support]:
         """Support of each (claim, passage) pair; one embedding batch for all of them."""
         lexical = [self.lexical(claim, passage) for claim, passage in pairs]
-        semantic = self._semantic(pairs)
+        semantic = self.semantic(pairs)
         out = []
         for (claim, passage), lex, sem in zip(pairs, lexical, semantic, strict=True):
             score = lex if sem is None else self._weight * lex + (1 - self._weight) * sem
@@ -163,7 +163,7 @@ class SupportChecker:
             out.append(Support(not missing and score >= self.threshold, round(score, 3), missing))
         return out
 
-    def _semantic(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
+    def semantic(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
         if self._embedder is None or not pairs:
             return [None] * len(pairs)
         claims_ = self._embedder.embed_documents([c for c, _ in pairs])

@@ -47,7 +47,8 @@ QUESTIONS = [
 
 def cmrc_questions() -> list[tuple[str, str, int | None, str]]:
     """The first question of each of the first CMRC passages whose answer is in its passage."""
-    answers = [json.loads(line) for line in (CMRC / "answers.jsonl").open(encoding="utf-8")]
+    lines = (CMRC / "answers.jsonl").read_text(encoding="utf-8").splitlines()
+    answers = [json.loads(line) for line in lines if line.strip()]
     chosen: dict[str, tuple[str, str, int | None, str]] = {}
     for a in answers:
         number = int(a["doc_id"].split("_")[1])
@@ -64,7 +65,7 @@ def chinese_kb(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     docs, data = folder / "docs", folder / "data"
     docs.mkdir()
     paths = [PDF, DOCX]
-    for line in (CMRC / "corpus.jsonl").open(encoding="utf-8"):
+    for line in (CMRC / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         if int(record["_id"].split("_")[1]) < CMRC_PASSAGES:
             path = docs / f"{record['_id']}.txt"
