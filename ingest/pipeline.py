@@ -17,7 +17,7 @@ from core.db.schema import utc_now
 from core.embeddings import Embedder
 from core.errors import DocumentError, EmptyFile, FileMissing, FileTooLarge, LeaseLost
 from core.privacy import PiiMasker, PrivacySettings
-from core.sparse import Bm25Encoder
+from core.sparse import SparseEncoders
 from core.store import ChunkPoint, VectorStore, Where
 from ingest.chunker import Chunker, TextChunk
 from ingest.document import ParsedDocument
@@ -66,7 +66,8 @@ class Ingestor:
         parsers: ParserSet,
         chunker: Chunker,
         embedder: Embedder,
-        bm25: Bm25Encoder,
+        sparse: SparseEncoders,
+        sparse_spec: str,
         store: VectorStore,
         registry: Registry,
         originals: Originals,
@@ -77,7 +78,7 @@ class Ingestor:
         self._parsers = parsers
         self._chunker = chunker
         self._embedder = embedder
-        self._bm25 = bm25
+        self._sparse, self._sparse_spec = sparse, sparse_spec
         self._store = store
         self._registry = registry
         self._originals = originals
@@ -179,6 +180,9 @@ class Ingestor:
             # Masked before embedding: neither vectors, BM25 terms nor payloads hold the data.
             masker = PiiMasker()
             chunks = [replace(chunk, text=masker.mask(chunk.text)) for chunk in chunks]
+        # A knowledge base keeps the tokenizer it was first encoded with (see core.sparse).
+        spec = await asyncio.to_thread(self._registry.sparse_spec, stored.kb, self._sparse_spec)
+        bm25 = self._sparse.encoder(spec)
         for start in range(0, len(chunks), self._batch_size):
             batch = chunks[start : start + self._batch_size]
             texts = [chunk.text for chunk in batch]
@@ -187,7 +191,7 @@ class Ingestor:
                 ChunkPoint(
                     id=str(uuid.uuid5(_POINT_NAMESPACE, f"{stored.generation}:{start + i}")),
                     dense=vector,
-                    sparse=self._bm25.document(chunk.text),
+                    sparse=bm25.document(chunk.text),
                     payload=_payload(stored, document, chunk, start + i),
                 )
                 for i, (chunk, vector) in enumerate(zip(batch, dense, strict=True))

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.errors import ConfigurationError
 from core.privacy.settings import PrivacySettings
 from core.settings import EmbeddingSettings, StoreSettings, default_data_dir
 
@@ -56,6 +57,28 @@ class ChunkSettings(BaseModel):
         240, ge=16, description="Upper bound per chunk; capped by the model's window."
     )
     overlap_tokens: int = Field(32, ge=0, description="Tokens repeated from the previous chunk.")
+
+
+class SparseSettings(BaseModel):
+    """The BM25 side: words the Chinese segmenter must keep whole."""
+
+    user_dictionary: Path | None = Field(
+        None,
+        description="A jieba-style dictionary (one word per line, optional frequency and tag "
+        "after it; '#' starts a comment). It applies to knowledge bases created after it is "
+        "set; each one keeps the words it was first encoded with.",
+    )
+
+    def dictionary_words(self) -> list[str]:
+        if self.user_dictionary is None:
+            return []
+        try:
+            lines = self.user_dictionary.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read the BM25 user dictionary {self.user_dictionary}: {exc}"
+            ) from exc
+        return sorted({line.split()[0] for line in lines if line.strip() and line[0] != "#"})
 
 
 class WorkerSettings(BaseModel):
@@ -118,6 +141,7 @@ class IngestSettings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
+    sparse: SparseSettings = Field(default_factory=SparseSettings)
     tika: TikaSettings = Field(default_factory=TikaSettings)
     native_tika: NativeTikaSettings = Field(default_factory=NativeTikaSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)

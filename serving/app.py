@@ -33,6 +33,7 @@ from serving.chat.cache import AnswerCache
 from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
+from serving.chat.support import SupportChecker
 from serving.feedback.routes import router as feedback_router
 from serving.feedback.store import FeedbackStore
 from serving.model_alias import ModelAlias
@@ -50,7 +51,7 @@ def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> Hybrid
     return HybridRetriever(
         store=runtime.store,
         embedder=runtime.embedder,
-        bm25=runtime.bm25,
+        sparse=runtime.sparse,
         visibility=scoped(runtime.registry.visibility),
         settings=settings.retrieval,
         reranker=CrossEncoderReranker(model) if model else None,
@@ -82,12 +83,22 @@ def build_chat(
             runtime.embedder,
             sentences=chat.extractive_sentences,
             min_similarity=chat.extractive_min_similarity,
+            tokenizer=runtime.sparse.encoder().tokenizer,
         ),
         visibility=scoped(runtime.registry.visibility),
         settings=chat,
         llm=llm,
         web=web,
         web_settings=settings.web,
+        support=(
+            SupportChecker(
+                runtime.embedder,
+                tokenizer=runtime.sparse.encoder().tokenizer,
+                threshold=chat.citation_threshold,
+            )
+            if chat.citation_check
+            else None
+        ),
         cache=answers,
         privacy=settings.privacy,
     )

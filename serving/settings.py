@@ -31,6 +31,14 @@ class ChatSettings(BaseModel):
         description="Below this query-sentence cosine similarity, an extractive answer says the "
         "knowledge base does not say instead of quoting unrelated sentences.",
     )
+    citation_check: bool = Field(
+        True,
+        description="Check each cited claim against its passage: every citation gets "
+        "`supported` and `support`, and an unsupported one a warning.",
+    )
+    citation_threshold: float = Field(
+        0.5, ge=0, le=1, description="Support score below which a citation is unsupported."
+    )
 
 
 class WebSettings(BaseModel):

@@ -70,16 +70,18 @@ class Where:
 class Visibility:
     """What queries may see at one moment, as `ingest.registry` keeps it.
 
-    The registry clock, the generations hidden then, and each knowledge base with its
-    content version. A restricted snapshot (`restrict`, one per request, see `core.auth`)
-    also names the knowledge bases its caller may read: `versions` keeps only those, and
-    every filter it makes is limited to them, so that "no knowledge base named" means
-    "every readable one", never "every one".
+    The registry clock, the generations hidden then, each knowledge base with its content
+    version, and the BM25 tokenizer spec each one was encoded with (see `core.sparse`).
+    A restricted snapshot (`restrict`, one per request, see `core.auth`) also names the
+    knowledge bases its caller may read: `versions` keeps only those, and every filter it
+    makes is limited to them, so that "no knowledge base named" means "every readable one",
+    never "every one".
     """
 
     clock: int | None
     hidden: frozenset[str]
     versions: Mapping[str, int]
+    sparse: Mapping[str, str] = field(default_factory=dict)
     readable: frozenset[str] | None = None  # None: not restricted (internal jobs only)
 
     @property

@@ -107,11 +107,12 @@ async def completion(service: ChatService, turn: Turn) -> ChatCompletion:
     raw = "".join([piece async for piece in service.pieces(turn, stream=False)])
     rewriter = service.rewriter(turn)
     text = rewriter.rewrite(raw).strip() or NOT_IN_KB
-    await service.remember(turn, text, rewriter.citations)
+    citations = await service.check(turn, text, rewriter)
+    await service.remember(turn, text, citations)
     return ChatCompletion(
         model=turn.request.model,
         choices=[Choice(message=AssistantMessage(content=text))],
-        citations=rewriter.citations,
+        citations=citations,
         warnings=turn.warnings,
     )
 
@@ -175,7 +176,9 @@ async def stream_events(service: ChatService, turn: Turn) -> AsyncIterator[str]:
         return
     if rest := rewriter.finish():
         yield chunk(choices=[ChunkChoice(delta=Delta(content=rest))])
-    await service.remember(turn, rewriter.text.strip() or NOT_IN_KB, rewriter.citations)
+    text = rewriter.text.strip() or NOT_IN_KB
+    citations = await service.check(turn, text, rewriter)
+    await service.remember(turn, text, citations)
     yield chunk(choices=[ChunkChoice(delta=Delta(), finish_reason="stop")])
-    yield chunk(citations=rewriter.citations, warnings=turn.warnings)
+    yield chunk(citations=citations, warnings=turn.warnings)
     yield "data: [DONE]\n\n"
