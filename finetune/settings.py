@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.llm.settings import LLMSettings
-from core.settings import default_data_dir
+from core.settings import LogSettings, default_data_dir
 from finetune.crontab import cron_trigger
 
 # vLLM's LoRAConfig refuses any other `max_lora_rank` (components.md §2.3).
@@ -261,6 +261,13 @@ class FinetuneSettings(BaseSettings):
         description="File locked (flock) while a run or a promotion is under way, so that two "
         "never overlap, whatever process started them; unset: <adapters_dir>/run.lock.",
     )
+    metrics_port: int = Field(
+        9102,
+        ge=0,
+        le=65535,
+        description="Port where `schedule` serves /metrics (runs by outcome); 0 turns it off.",
+    )
+    log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
 
     @property
     def run_lock(self) -> Path:

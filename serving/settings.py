@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.llm.settings import LLMSettings
+from core.settings import LogSettings
 from retrieval.settings import RetrievalSettings
 
 
@@ -82,6 +83,7 @@ class ServingSettings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
 
     @property
     def local_url(self) -> str:
