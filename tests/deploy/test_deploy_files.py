@@ -31,6 +31,7 @@ def test_tls_is_terminated_with_tls13_only_and_internal_endpoints_stay_inside():
     assert "/metrics" not in routed
     assert "/readyz" not in routed
     upstreams = set(re.findall(r"reverse_proxy (\S+):(\d+)", caddyfile))
+    upstreams |= set(re.findall(r"dynamic a (\S+) (\d+)", caddyfile))
     assert upstreams == {("serving", "8000"), ("keycloak", "8080"), ("grafana", "3000"),
                          ("open-webui", "8080")}  # fmt: skip
     assert all(host in SERVICES for host, _ in upstreams)
