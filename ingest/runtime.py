@@ -130,6 +130,8 @@ class IngestRuntime:
     def submit(self, kb: str, files: list[JobFile], job_id: str) -> Job:
         """Queue a job; the in-process worker, if any, takes it at once."""
         job = self.jobs.create(kb, files, job_id)
+        # Under the request's id: the worker's lines about this job carry "job-<id>".
+        logger.info("job %s queued: %d files for %s", job.id, len(files), kb)
         self.worker.wake()
         return job
 

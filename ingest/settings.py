@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigurationError
 from core.privacy.settings import PrivacySettings
-from core.settings import EmbeddingSettings, StoreSettings, default_data_dir
+from core.settings import EmbeddingSettings, LogSettings, StoreSettings, default_data_dir
 
 MIB = 1024 * 1024
 
@@ -98,6 +98,10 @@ class WorkerSettings(BaseModel):
         30.0, ge=0, description="Chunks of a replaced or abandoned version are deleted this "
         "long after it was hidden: longer than any query still reading the old snapshot."
     )  # fmt: skip
+    metrics_port: int = Field(
+        9101, ge=0, le=65535, description="Port where `python -m ingest worker` serves "
+        "/metrics (it has no other HTTP server); 0 turns it off."
+    )  # fmt: skip
     janitor_s: float = Field(
         30.0, gt=0, description="How often a worker purges replaced chunks and retires "
         "generations that dead workers left staged."
@@ -146,6 +150,7 @@ class IngestSettings(BaseSettings):
     native_tika: NativeTikaSettings = Field(default_factory=NativeTikaSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    log: LogSettings = Field(default_factory=LogSettings)
     # The documented short names also work, as operators expect from the compose file.
     tika_url: str | None = Field(
         None, validation_alias=AliasChoices("TIKA_URL"), description="Same as KB_TIKA__URL."

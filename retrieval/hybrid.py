@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.embeddings import Embedder
 from core.errors import InvalidRequest, NotFound
+from core.observability.metrics import RETRIEVAL_DURATION
 from core.sparse import SparseEncoders
 from core.store import ScoredChunk, VectorQuery, VectorStore, Visibility
 from retrieval.dedup import collapse
@@ -62,6 +64,12 @@ class HybridRetriever:
     ) -> list[Hit]:
         if not query.strip():
             raise InvalidRequest("the query is empty", param="query")
+        started = time.perf_counter()
+        hits = await self._retrieve(query, kbs, top_k, mode)
+        RETRIEVAL_DURATION.labels(mode.value).observe(time.perf_counter() - started)
+        return hits
+
+    async def _retrieve(self, query: str, kbs: Sequence[str], top_k: int, mode: Mode) -> list[Hit]:
         visible = self._visibility()
         if unknown := [kb for kb in kbs if kb not in visible.versions]:
             raise NotFound(f"unknown knowledge base(s): {', '.join(unknown)}")

@@ -14,10 +14,13 @@ from core.auth.limits import Limiter
 from core.auth.scope import scoped
 from core.cache.factory import open_cache
 from core.cache.protocol import Cache
+from core.cache.redis import RedisCache
 from core.embeddings import Embedder
 from core.errors import install_error_handlers
 from core.llm.client import LLMClient
-from ingest.app import Lifespan, ingest_lifespan
+from core.observability.http import instrument
+from core.observability.ready import Check, http_check
+from ingest.app import Lifespan, ingest_checks, ingest_lifespan
 from ingest.routes import router as ingest_router
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
@@ -157,6 +160,23 @@ def _answering(
     return wrapped
 
 
+def serving_checks(
+    settings: ServingSettings, ingest: IngestSettings
+) -> Callable[[FastAPI], list[Check]]:
+    """Ingestion's dependencies, and Redis and the search proxy when this deployment has them."""
+    base = ingest_checks(ingest)
+
+    def checks(app: FastAPI) -> list[Check]:
+        found = base(app)
+        if isinstance(cache := app.state.cache, RedisCache):
+            found.append(Check("redis", cache.ping))
+        if settings.web.url:
+            found.append(http_check("search_proxy", settings.web.url.rstrip("/") + "/healthz"))
+        return found
+
+    return checks
+
+
 def create_app(
     settings: ServingSettings,
     ingest: IngestSettings,
@@ -183,8 +203,10 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    # Outermost, so that it times whole responses and sees what every layer left in state.
+    # Around every route, so that it times whole responses and sees what every layer left in
+    # state; `instrument`'s request-id and metrics middleware, added after, wraps it in turn.
     app.add_middleware(AuditRecorder)
+    instrument(app, "serving", serving_checks(settings, ingest))
     app.include_router(health.router)
     app.include_router(ingest_router)
     app.include_router(retrieval_router)

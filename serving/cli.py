@@ -10,6 +10,7 @@ import uvicorn
 
 from core.auth.authenticator import check_bind
 from core.errors import ConfigurationError
+from core.observability.logs import cli_log_level, configure_logging
 from core.privacy import install_log_masking
 from ingest.settings import IngestSettings
 from search_proxy.settings import SearchProxySettings
@@ -41,6 +42,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         check_bind(settings.auth, settings.host)
     except ConfigurationError as exc:
         raise click.ClickException(exc.message) from exc
+    configure_logging(settings.log, cli_log_level())
     ingest = ingest_settings(data_dir)
     click.echo(
         f"kb serving {ingest.data_dir} at {settings.local_url} (docs: {settings.local_url}/docs)"

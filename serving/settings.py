@@ -9,6 +9,7 @@ from core.audit.settings import AuditSettings
 from core.auth.settings import AuthSettings
 from core.llm.settings import LLMSettings
 from core.privacy.settings import PrivacySettings
+from core.settings import LogSettings
 from retrieval.settings import RetrievalSettings
 
 
@@ -99,6 +100,7 @@ class ServingSettings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    log: LogSettings = Field(default_factory=LogSettings)
 
     @property
     def local_url(self) -> str:
