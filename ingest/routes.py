@@ -7,9 +7,11 @@ from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from core.errors import InvalidRequest
 from core.store.base import Where
+from ingest.job_events import job_events
 from ingest.jobs import Job
 from ingest.protocol import (
     ChunkList,
@@ -118,6 +120,31 @@ async def delete_document(kb: str, doc_id: str, rt: RuntimeDep) -> Deleted:
 async def get_job(job_id: str, rt: RuntimeDep) -> JobOut:
     """Report a job's progress and each file's outcome."""
     return _job(await asyncio.to_thread(rt.jobs.get, job_id))
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Progress events."}},
+)
+async def get_job_events(job_id: str, rt: RuntimeDep, request: Request) -> StreamingResponse:
+    """A job's progress as server-sent events.
+
+    An `event: progress` with the job (as `GET /v1/jobs/{job_id}` gives it) whenever its
+    progress changes, and a last `event: done` with the finished job.
+    """
+    await asyncio.to_thread(rt.jobs.get, job_id)  # an unknown job is a 404, not a stream
+
+    async def read() -> Job:
+        return await asyncio.to_thread(rt.jobs.get, job_id)
+
+    def render(job: Job) -> str:
+        return _job(job).model_dump_json()
+
+    events = job_events(read, render, request.is_disconnected)
+    # X-Accel-Buffering: nginx would otherwise hold the events back in its buffer.
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
 
 def _kb(kb: KnowledgeBase) -> KnowledgeBaseOut:

@@ -57,6 +57,15 @@ class AnswerCacheSettings(BaseModel):
     )
 
 
+class PageSettings(BaseModel):
+    """The built-in web page at `/` and its document viewer."""
+
+    enabled: bool = Field(True, description="Serve the web page at / (the API stays either way).")
+    render_scale: float = Field(
+        1.5, gt=0, le=4, description="PDF pages are rendered at this times 72 dpi for the viewer."
+    )
+
+
 class ServingSettings(BaseSettings):
     """Where the public API listens."""
 
@@ -82,6 +91,7 @@ class ServingSettings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    page: PageSettings = Field(default_factory=PageSettings)
 
     @property
     def local_url(self) -> str:
