@@ -25,18 +25,25 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
+_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+}
 
 pages = APIRouter(include_in_schema=False)
 
 
 @pages.get("/")
 async def index() -> FileResponse:
+    """The page."""
     return FileResponse(STATIC / "index.html", headers=HEADERS, media_type="text/html")
 
 
 @pages.get("/ui/{name:path}")
 async def asset(name: str) -> FileResponse:
+    """A file of the page (scripts, style), only from its own folder."""
     path = (STATIC / name).resolve()
     if not path.is_relative_to(STATIC.resolve()) or not path.is_file():
         raise NotFound(f"no file {name!r} in the web page")

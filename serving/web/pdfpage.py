@@ -84,7 +84,7 @@ def span_boxes(path: Path, page: int, start: int, end: int, passage: str | None)
     return SpanBoxes(pages=count, width=width, height=height, boxes=_lines(boxes, height))
 
 
-class _open:  # noqa: N801 - used like a function, as `with _open(path) as pdf`
+class _open:
     def __init__(self, path: Path) -> None:
         try:
             self.pdf = pdfium.PdfDocument(path)

@@ -70,7 +70,12 @@ async def highlight(
 
 @router.get("/passage")
 async def passage(
-    kb: str, doc_id: str, rt: RuntimeDep, page: PageQuery, char_start: StartQuery, char_end: EndQuery
+    kb: str,
+    doc_id: str,
+    rt: RuntimeDep,
+    page: PageQuery,
+    char_start: StartQuery,
+    char_end: EndQuery,
 ) -> Passage:
     """Characters [char_start, char_end) of a page's text with the text around them."""
     record = rt.registry.get_document(kb, doc_id)
