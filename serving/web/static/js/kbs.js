@@ -6,7 +6,7 @@ import { t } from './i18n.js';
 
 export async function render(main) {
   const list = h('div', { id: 'kb-list' });
-  const name = h('input', { id: 'kb-name', required: true, pattern: '[A-Za-z0-9._-]{1,64}', maxlength: 64 });
+  const name = h('input', { id: 'kb-name', required: true, pattern: '[A-Za-z0-9._\\-]{1,64}', maxlength: 64 });
   const description = h('input', { id: 'kb-description', maxlength: 2000 });
   const message = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'card', id: 'kb-create' },
