@@ -208,6 +208,32 @@ def test_upload_ask_cite_view_and_rate(page, url, tmp_path):
     assert feedback["question"] == QUESTION
     assert feedback["citations"][0]["page"] == 2
 
+    # A DOCX citation: the passage highlighted within its text.
+    page.fill("#question", "Which paragraph should appear first, before the table?")
+    page.click("#send")
+    second = page.locator(".turn").nth(1)
+    second.locator(".marker").first.wait_for()
+    page.locator(".turn.streaming").wait_for(state="detached")
+    conversations = page.evaluate("JSON.parse(localStorage.getItem('kb.conversations'))")
+    assert conversations[0]["messages"][3]["citations"][0]["source"] == DOCX.name
+    second.locator(".marker").first.click()
+    passage = viewer.locator("mark.passage")
+    passage.wait_for()
+    assert "This is the paragraph before the table." in passage.inner_text()
+    shot(page, tmp_path, "viewer-text")
+    page.keyboard.press("Escape")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, tmp_path, "ask-phone")
+
+    # Delete a document, after confirming.
+    page.set_viewport_size({"width": 1360, "height": 900})
+    page.click("#nav-kbs")
+    page.locator("tr[data-kb=handbook] a").click()
+    page.locator(f"tr[data-source='{DOCX.name}'] button.danger").click()
+    page.locator("#confirm button.danger").click()
+    page.locator(f"tr[data-source='{DOCX.name}']").wait_for(state="detached")
+    assert page.locator("#doc-list tr[data-source]").count() == 1
+
 
 def test_chinese_interface_text_follows_the_browser(chromium, url):
     with playwright_api.sync_playwright() as p:

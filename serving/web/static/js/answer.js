@@ -56,7 +56,7 @@ export function ratingForm(turn) {
       for (const b of form.querySelectorAll('.thumb')) b.setAttribute('aria-pressed', String(b === event.currentTarget));
     },
   }, symbol);
-  const form = h('form', { class: 'rate' }, thumb(5, t('rate.good'), '👍'), thumb(1, t('rate.bad'), '👎'), comment,
+  const form = h('form', { class: 'rate' }, thumb(5, t('rate.good'), `▲ ${t('rate.up')}`), thumb(1, t('rate.bad'), `▼ ${t('rate.down')}`), comment,
     h('button', { type: 'submit', class: 'small' }, t('rate.send')), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
