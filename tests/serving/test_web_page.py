@@ -73,7 +73,12 @@ def page(chromium: Path, url: str) -> Iterator[Any]:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+
+        def console(message: Any) -> None:
+            if message.type == "error":
+                errors.append(message.text)
+
+        page.on("console", console)
         page.set_default_timeout(120_000)
         page.goto(url)
         yield page
@@ -90,9 +95,7 @@ def shot(page: Any, folder: Path, name: str) -> None:
 
 def drop(page: Any, selector: str, files: list[Path]) -> None:
     """Drop files on an element the way a person drags them from their desktop."""
-    payload = [
-        {"name": f.name, "data": base64.b64encode(f.read_bytes()).decode()} for f in files
-    ]
+    payload = [{"name": f.name, "data": base64.b64encode(f.read_bytes()).decode()} for f in files]
     page.evaluate(
         """([selector, files]) => {
             const transfer = new DataTransfer();
@@ -102,7 +105,8 @@ def drop(page: Any, selector: str, files: list[Path]) -> None:
             }
             const target = document.querySelector(selector);
             for (const type of ['dragover', 'drop']) {
-                target.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true }));
+                const event = new DragEvent(type, { dataTransfer: transfer, bubbles: true });
+                target.dispatchEvent(event);
             }
         }""",
         [selector, payload],
@@ -183,7 +187,10 @@ def test_upload_ask_cite_view_and_rate(page, url, tmp_path):
     chunk = next(c for c in chunks if c["char_start"] == citation["char_start"])
     image = viewer.locator(".page-image").bounding_box()
     points = image["width"] / pdfium.PdfDocument(PDF)[1].get_width()
-    marks = [viewer.locator(".highlight").nth(i).bounding_box() for i in range(viewer.locator(".highlight").count())]  # noqa: E501
+    marks = [
+        viewer.locator(".highlight").nth(i).bounding_box()
+        for i in range(viewer.locator(".highlight").count())
+    ]
     for left, top, right, bottom in cited_glyphs(citation, chunk["text"]):
         x0, y0 = image["x"] + left * points, image["y"] + top * points
         x1, y1 = image["x"] + right * points, image["y"] + bottom * points
