@@ -44,7 +44,7 @@ export function renderSources(el, citations) {
 }
 
 // Thumbs up or down with an optional comment, sent to POST /v1/feedback.
-export function ratingForm(turn) {
+export function ratingForm(turn, onRated = () => {}) {
   const comment = h('input', { type: 'text', class: 'comment', 'aria-label': t('rate.comment'), placeholder: t('rate.comment'), maxlength: 4000 });
   const status = h('span', { class: 'rated', role: 'status' });
   let rating = turn.rating || null;
@@ -67,6 +67,7 @@ export function ratingForm(turn) {
         json: { question: turn.question, answer: turn.content, citations: turn.citations || [], rating, comment: comment.value, model: turn.model },
       });
       turn.rating = rating;
+      onRated();
       status.textContent = t('rate.thanks');
     } catch (error) {
       status.textContent = t('error.generic', { message: error.message });

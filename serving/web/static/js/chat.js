@@ -66,7 +66,8 @@ function showTurn(turns, sources, turn) {
   const answer = h('div', { class: 'answer' });
   renderText(answer, turn.content, turn.citations);
   const el = h('article', { class: 'turn' }, h('p', { class: 'question' }, turn.question), answer,
-    (turn.warnings || []).map((w) => h('p', { class: 'warning' }, w)), ratingForm(turn));
+    (turn.warnings || []).map((w) => h('p', { class: 'warning' }, w)),
+    ratingForm(turn, () => history.save(conversation)));
   turns.append(el);
   renderSources(sources, turn.citations || []);
   return { el, answer };
