@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +48,7 @@ class SpanBoxes:
 
 def render_png(path: Path, page: int, scale: float) -> tuple[bytes, int]:
     """Page `page` (from 1) rendered at `scale` x 72 dpi as PNG bytes, and the page count."""
-    with PDFIUM_LOCK, _open(path) as pdf:
+    with PDFIUM_LOCK, _opened(path) as pdf:
         count = len(pdf)
         pdf_page = pdf[_index(page, count)]
         try:
@@ -63,7 +65,7 @@ def span_boxes(path: Path, page: int, start: int, end: int, passage: str | None)
     """The rectangles covering characters [start, end) of page `page`'s text."""
     if end <= start:
         raise InvalidRequest("char_end must be above char_start", param="char_end")
-    with PDFIUM_LOCK, _open(path) as pdf:
+    with PDFIUM_LOCK, _opened(path) as pdf:
         count = len(pdf)
         pdf_page = pdf[_index(page, count)]
         try:
@@ -84,18 +86,16 @@ def span_boxes(path: Path, page: int, start: int, end: int, passage: str | None)
     return SpanBoxes(pages=count, width=width, height=height, boxes=_lines(boxes, height))
 
 
-class _open:
-    def __init__(self, path: Path) -> None:
-        try:
-            self.pdf = pdfium.PdfDocument(path)
-        except pdfium.PdfiumError as exc:
-            raise CorruptDocument(f"PDFium cannot open the original: {exc}") from exc
-
-    def __enter__(self) -> pdfium.PdfDocument:
-        return self.pdf
-
-    def __exit__(self, *exc: object) -> None:
-        self.pdf.close()
+@contextmanager
+def _opened(path: Path) -> Iterator[pdfium.PdfDocument]:
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        raise CorruptDocument(f"PDFium cannot open the original: {exc}") from exc
+    try:
+        yield pdf
+    finally:
+        pdf.close()
 
 
 def _index(page: int, count: int) -> int:
