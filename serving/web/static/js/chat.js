@@ -6,6 +6,7 @@ import { confirmDelete } from './confirm.js';
 import { clear, h } from './dom.js';
 import * as history from './history.js';
 import { t } from './i18n.js';
+import * as viewer from './viewer.js';
 
 let conversation = null;
 
@@ -108,6 +109,7 @@ async function ask(text, turns, sources, send) {
   el.querySelectorAll('.warning').forEach((w) => w.remove());
   answer.after(...turn.warnings.map((w) => h('p', { class: 'warning' }, w)));
   renderSources(sources, turn.citations);
+  viewer.prefetch(turn.citations);
   if (turn.content) {
     conversation.messages.push({ role: 'user', content: text }, turn);
     history.save(conversation);

@@ -6,11 +6,37 @@ import { t } from './i18n.js';
 
 let state = null;
 let objectUrl = null;
+// Pages (image and boxes) fetched or being fetched, newest last: cited pages are fetched as
+// soon as an answer is complete, so that following a citation shows its page at once.
+const pages = new Map();
+const KEEP = 24;
+
+const isPdf = (citation) => citation.type === 'document' && citation.source.toLowerCase().endsWith('.pdf');
+
+function fetchPage(citation, page) {
+  const base = docPath(citation.kb, citation.document_id);
+  const cited = page === citation.page;
+  const key = `${base}/${page}/${cited ? `${citation.char_start}-${citation.char_end}` : ''}`;
+  if (!pages.has(key)) {
+    const fetched = Promise.all([
+      request(`${base}/pages/${page}/image`).then((r) => r.blob()),
+      cited ? api(`${base}/pages/${page}/highlight?char_start=${citation.char_start}&char_end=${citation.char_end}`) : null,
+    ]);
+    fetched.catch(() => pages.delete(key));
+    pages.set(key, fetched);
+    if (pages.size > KEEP) pages.delete(pages.keys().next().value);
+  }
+  return pages.get(key);
+}
+
+// Fetch the cited pages of an answer in the background (the first few PDF citations).
+export function prefetch(citations) {
+  return Promise.all(citations.filter(isPdf).slice(0, 4).map((c) => fetchPage(c, c.page).catch(() => null)));
+}
 
 export async function open(citation) {
   const dialog = document.getElementById('viewer');
-  const isPdf = citation.source.toLowerCase().endsWith('.pdf');
-  state = { citation, page: citation.page, pages: 0, isPdf };
+  state = { citation, page: citation.page, pages: 0 };
   const title = h('h2', { id: 'viewer-title' }, citation.title);
   const body = h('div', { class: 'viewer-body', id: 'viewer-body' });
   const pageLabel = h('span', { class: 'page-label', id: 'viewer-page', 'aria-live': 'polite' });
@@ -18,11 +44,11 @@ export async function open(citation) {
   const next = h('button', { type: 'button', id: 'viewer-next', onclick: () => go(1) }, `${t('viewer.next')} ›`);
   const close = h('button', { type: 'button', class: 'close', onclick: () => dialog.close() }, t('viewer.close'));
   clear(dialog, h('header', { class: 'row' }, title, close), body,
-    h('footer', { class: 'row' }, isPdf ? [prev, pageLabel, next] : pageLabel));
+    h('footer', { class: 'row' }, isPdf(citation) ? [prev, pageLabel, next] : pageLabel));
   Object.assign(state, { body, pageLabel, prev, next });
   if (!dialog.open) dialog.showModal();
   close.focus();
-  await (isPdf ? showPage() : showPassage());
+  await (isPdf(citation) ? showPage() : showPassage());
 }
 
 async function go(step) {
@@ -34,12 +60,7 @@ async function go(step) {
 
 async function showPage() {
   const { citation, page, body } = state;
-  const base = docPath(citation.kb, citation.document_id);
-  const cited = page === citation.page;
-  const [image, mark] = await Promise.all([
-    request(`${base}/pages/${page}/image`).then((r) => r.blob()),
-    cited ? api(`${base}/pages/${page}/highlight?char_start=${citation.char_start}&char_end=${citation.char_end}`) : null,
-  ]);
+  const [image, mark] = await fetchPage(citation, page);
   if (state.page !== page) return; // another page was asked for meanwhile
   if (objectUrl) URL.revokeObjectURL(objectUrl);
   objectUrl = URL.createObjectURL(image);
