@@ -12,15 +12,17 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import click
+from prometheus_client import start_http_server
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from core.errors import ConfigurationError, NotFound, RagError
+from core.observability.logs import cli_log_level, configure_logging
 from core.privacy import install_log_masking
 from finetune.lock import run_lock
 from finetune.manifest import VersionInfo
-from finetune.registry import AdapterRegistry
+from finetune.registry import AdapterRegistry, open_registry
 from finetune.rollout import Rollout, open_rollout
 from finetune.settings import FinetuneSettings
 
@@ -65,8 +67,12 @@ def schedule(log_level: str) -> None:
     # Imported here: torch and transformers load only for commands that train.
     from finetune.scheduler import JOB_ID, build_scheduler
 
-    _logging(log_level)
+    del log_level  # read by cli_log_level(): only a level given here beats the settings'
     settings = _guarded(_settings)
+    configure_logging(settings.log, cli_log_level())
+    if settings.metrics_port:
+        # The scheduler has no HTTP API: prometheus_client serves /metrics from a thread.
+        start_http_server(settings.metrics_port)
     scheduler = build_scheduler(settings)
     trigger = scheduler.get_job(JOB_ID).trigger
     click.echo(
@@ -95,7 +101,7 @@ def run_now(log_level: str) -> None:
 @click.option("--runs", "shown", default=10, show_default=True, help="Recent runs to show.")
 def list_versions(shown: int) -> None:
     """Adapter versions (the one in service marked *) and recent runs."""
-    registry = _guarded(lambda: AdapterRegistry(_settings().adapters_dir))
+    registry = _guarded(lambda: open_registry(_settings()))
     console = Console()
     current = registry.current()
     versions = Table(title="adapter versions")
@@ -112,6 +118,7 @@ def list_versions(shown: int) -> None:
     for run in registry.runs()[-shown:] if shown else []:
         runs.add_row(run.id, run.trigger, run.status, run.version or "", run.message)
     console.print(runs)
+    registry.close()
 
 
 @cli.command()
@@ -131,10 +138,12 @@ def rollback() -> None:
 
 def _with_rollout(action: Callable[[Rollout, AdapterRegistry], T]) -> T:
     settings = _settings()
-    with run_lock(settings.run_lock):
-        registry = AdapterRegistry(settings.adapters_dir)
-        with open_rollout(settings, registry) as rollout:
-            return action(rollout, registry)
+    with (
+        run_lock(settings.run_lock),
+        open_registry(settings) as registry,
+        open_rollout(settings, registry) as rollout,
+    ):
+        return action(rollout, registry)
 
 
 def _resolve(registry: AdapterRegistry, given: str) -> str:

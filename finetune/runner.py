@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from core.errors import RagError
+from core.observability.metrics import FINETUNE_RUN_DURATION, FINETUNE_RUNS
 from finetune.collect import Collector
 from finetune.cycle import DATASETS, WORK, Cycle
 from finetune.lock import Busy, run_lock
 from finetune.manifest import Cursor, RunRecord, RunStatus
-from finetune.registry import AdapterRegistry
+from finetune.registry import AdapterRegistry, open_registry
 from finetune.rollout import open_rollout
 from finetune.settings import FinetuneSettings
 
@@ -62,12 +64,16 @@ def run_once(settings: FinetuneSettings, *, trigger: str = "manual") -> RunOutco
         settings: the service's settings.
         trigger: what started it ("schedule", "manual"), kept in the record.
     """
+    started = time.monotonic()
     try:
         with run_lock(settings.run_lock):
-            return _run(settings, trigger)
+            outcome = _run(settings, trigger)
     except Busy:
         logger.warning("fine-tuning run not started: another run holds %s", settings.run_lock)
-        return RunOutcome(run_id=None, status="skipped", message=BUSY)
+        outcome = RunOutcome(run_id=None, status="skipped", message=BUSY)
+    FINETUNE_RUNS.labels(outcome.status).inc()
+    FINETUNE_RUN_DURATION.labels(outcome.status).observe(time.monotonic() - started)
+    return outcome
 
 
 def last_cursor(runs: list[RunRecord]) -> Cursor:
@@ -76,7 +82,11 @@ def last_cursor(runs: list[RunRecord]) -> Cursor:
 
 
 def _run(settings: FinetuneSettings, trigger: str) -> RunOutcome:
-    registry = AdapterRegistry(settings.adapters_dir)
+    with open_registry(settings) as registry:
+        return _run_with(settings, registry, trigger)
+
+
+def _run_with(settings: FinetuneSettings, registry: AdapterRegistry, trigger: str) -> RunOutcome:
     _settle(registry, settings.adapters_dir)
     now = dt.datetime.now(dt.UTC)
     record = RunRecord(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.llm.settings import LLMSettings
-from core.settings import default_data_dir
+from core.settings import LogSettings, default_data_dir
 from finetune.crontab import cron_trigger
 
 # vLLM's LoRAConfig refuses any other `max_lora_rank` (components.md §2.3).
@@ -159,7 +159,8 @@ class VllmSettings(BaseModel):
     url: str | None = Field(
         None,
         description="vLLM's OpenAI base URL including /v1, e.g. http://vllm:8000/v1 (the "
-        "load/unload endpoints live under it); unset: runs fail, nothing can be published.",
+        "load/unload endpoints live under it); several replicas separated by commas, each gets "
+        "every adapter or none does; unset: runs fail, nothing can be published.",
     )
     api_key: SecretStr | None = Field(None, description="vLLM's --api-key, if it has one.")
     timeout_s: float = Field(
@@ -175,6 +176,12 @@ class VllmSettings(BaseModel):
         ge=0,
         description="Adapters that were in service before the current one and stay loaded, "
         "for an instant rollback; older ones are unloaded (rollback reloads them if needed).",
+    )
+    max_lora_rank: int = Field(
+        16,
+        ge=1,
+        description="vLLM's --max-lora-rank: adapters of a higher rank fail to load, so a "
+        "higher lora.rank is refused at start-up (docker-compose sets both from one variable).",
     )
     name_prefix: str = Field(
         "kb-lora",
@@ -238,6 +245,12 @@ class FinetuneSettings(BaseSettings):
     adapters_dir: Path = Field(
         default_factory=finetune_dir, description="Adapter versions, datasets and the registry."
     )
+    database_url: str | None = Field(
+        None,
+        description="The shared metadata store (the same URL as KB_DATABASE_URL, e.g. "
+        "postgresql://...): the registry's state and the collection cursor live there, so any "
+        "host can run, promote or roll back; unset: registry.json in adapters_dir.",
+    )
     llm: LLMSettings = Field(
         default_factory=LLMSettings,
         description="LLM that writes synthetic questions; without a base_url, runs train a "
@@ -261,6 +274,24 @@ class FinetuneSettings(BaseSettings):
         description="File locked (flock) while a run or a promotion is under way, so that two "
         "never overlap, whatever process started them; unset: <adapters_dir>/run.lock.",
     )
+    metrics_port: int = Field(
+        9102,
+        ge=0,
+        le=65535,
+        description="Port where `schedule` serves /metrics (runs by outcome); 0 turns it off.",
+    )
+    log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
+
+    @model_validator(mode="after")
+    def _servable_by_vllm(self) -> FinetuneSettings:
+        # Caught here rather than when vLLM refuses the trained adapter hours later.
+        if self.lora.rank > self.vllm.max_lora_rank:
+            raise ValueError(
+                f"lora.rank {self.lora.rank} is above vLLM's --max-lora-rank "
+                f"({self.vllm.max_lora_rank}, KB_FINETUNE_VLLM__MAX_LORA_RANK): vLLM could not "
+                "load the adapters; lower the rank or raise both"
+            )
+        return self
 
     @property
     def run_lock(self) -> Path:

@@ -15,6 +15,7 @@ from core.privacy import install_log_masking
 from finetune.cli import cli as finetune_cli
 from ingest.cli import worker
 from ingest.outcome import Outcome
+from kb.access_command import grants, groups, keys, users
 from kb.ask_command import ask_command
 from kb.audit_command import audit_command
 from kb.eval_command import eval_command
@@ -76,4 +77,6 @@ cli.add_command(search_command)
 cli.add_command(search_proxy_cli)
 cli.add_command(eval_command)
 cli.add_command(finetune_cli)
+for access in (users, groups, keys, grants):
+    cli.add_command(access)
 cli.add_command(audit_command)

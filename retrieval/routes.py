@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from core.audit.note import audit_note, chunk_ref
+from core.auth.dependency import authenticate
 from retrieval.protocol import Retriever, RetrieveRequest, RetrieveResponse
 
-router = APIRouter(prefix="/v1", tags=["retrieval"])
+router = APIRouter(prefix="/v1", tags=["retrieval"], dependencies=[Depends(authenticate)])
 
 
 def _retriever(request: Request) -> Retriever:
@@ -24,7 +25,7 @@ RetrieverDep = Annotated[Retriever, Depends(_retriever)]
 async def retrieve(
     body: RetrieveRequest, retriever: RetrieverDep, request: Request
 ) -> RetrieveResponse:
-    """Hybrid (or dense, or sparse) search over the given knowledge bases."""
+    """Hybrid (or dense, or sparse) search over the given knowledge bases you may read."""
     note = audit_note(request)
     note.kbs, note.question = body.knowledge_bases, body.query
     hits = await retriever.retrieve(

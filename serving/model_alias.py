@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from core.audit.note import audit_note
+from core.auth.dependency import AdminDep, authenticate
 from core.db.engine import Database
 from core.db.schema import shared_state, utc_now
 from core.errors import ConfigurationError
@@ -80,7 +81,7 @@ class ModelAlias:
         return AliasOut(alias=self.alias, model=self.model)
 
 
-router = APIRouter(prefix="/v1", tags=["model alias"])
+router = APIRouter(prefix="/v1", tags=["model alias"], dependencies=[Depends(authenticate)])
 
 
 def _alias(request: Request) -> ModelAlias:
@@ -98,8 +99,8 @@ async def get_alias(alias: AliasDep) -> AliasOut:
 
 
 @router.put("/model-alias")
-async def put_alias(body: AliasIn, alias: AliasDep, request: Request) -> AliasOut:
-    """Point the alias at a served model (a promoted LoRA adapter), or back with null."""
+async def put_alias(body: AliasIn, alias: AliasDep, _: AdminDep, request: Request) -> AliasOut:
+    """Point the alias at a served model (a promoted LoRA adapter), or back with null (admin)."""
     before = alias.out().model
     alias.point(body.model)
     after = alias.out()

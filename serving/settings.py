@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.audit.settings import AuditSettings
+from core.auth.settings import AuthSettings
 from core.llm.settings import LLMSettings
 from core.oidc.settings import OidcSettings
 from core.privacy.settings import PrivacySettings
+from core.settings import LogSettings
 from retrieval.settings import RetrievalSettings
 from serving.tls import TlsSettings
 
@@ -31,6 +33,14 @@ class ChatSettings(BaseModel):
         le=1,
         description="Below this query-sentence cosine similarity, an extractive answer says the "
         "knowledge base does not say instead of quoting unrelated sentences.",
+    )
+    citation_check: bool = Field(
+        True,
+        description="Check each cited claim against its passage: every citation gets "
+        "`supported` and `support`, and an unsupported one a warning.",
+    )
+    citation_threshold: float = Field(
+        0.5, ge=0, le=1, description="Support score below which a citation is unsupported."
     )
 
 
@@ -61,6 +71,15 @@ class AnswerCacheSettings(BaseModel):
     )
 
 
+class PageSettings(BaseModel):
+    """The built-in web page at `/` and its document viewer."""
+
+    enabled: bool = Field(True, description="Serve the web page at / (the API stays either way).")
+    render_scale: float = Field(
+        1.5, gt=0, le=4, description="PDF pages are rendered at this times 72 dpi for the viewer."
+    )
+
+
 class ServingSettings(BaseSettings):
     """Where the public API listens."""
 
@@ -81,6 +100,10 @@ class ServingSettings(BaseSettings):
     redis_prefix: str = Field(
         "kb:", description="Prefix of every Redis key, so that deployments can share a Redis."
     )
+    api_key: SecretStr | None = Field(
+        None, description="The key `kb` commands send to a running server that requires one."
+    )
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     cache: AnswerCacheSettings = Field(default_factory=AnswerCacheSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
@@ -90,6 +113,8 @@ class ServingSettings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
     tls: TlsSettings = Field(default_factory=TlsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    page: PageSettings = Field(default_factory=PageSettings)
 
     @property
     def local_url(self) -> str:

@@ -159,6 +159,61 @@ shared_state = Table(
     Column("updated_at", Text, nullable=False),
 )
 
+# -- identities and access (revision 0003) ------------------------------------------------
+# A user is a name the organisation knows (an API key's owner, or an OIDC token's subject);
+# `is_admin` users whose key carries the `admin` scope manage keys, users, groups and more.
+users = Table(
+    "users",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("is_admin", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Text, nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("created_at", Text, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_name", Text, ForeignKey("groups.name", ondelete="CASCADE"), primary_key=True),
+    Column("user_name", Text, ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    Index("group_members_user", "user_name"),
+)
+
+# Only a hash of each key's secret is kept: the key itself is shown once, when created.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_name", Text, ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("scopes", Text, nullable=False),  # space-separated: read ingest admin
+    Column("label", Text, nullable=False, server_default=""),
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text),
+    Column("revoked_at", Text),
+    Index("api_keys_user", "user_name"),
+)
+
+# Per-knowledge-base grants to a user or a group; they go with their knowledge base.
+kb_grants = Table(
+    "kb_grants",
+    metadata,
+    Column("kb", Text, ForeignKey("knowledge_bases.name", ondelete="CASCADE"), primary_key=True),
+    Column("subject_kind", Text, primary_key=True),
+    Column("subject", Text, primary_key=True),
+    Column("level", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    CheckConstraint("subject_kind IN ('user', 'group')", name="kb_grants_kind"),
+    CheckConstraint("level IN ('read', 'write', 'manage')", name="kb_grants_level"),
+    Index("kb_grants_subject", "subject_kind", "subject"),
+)
+
 # The audit log: append-only, each record chained to the one before by `prev_hash`
 # (core.audit). Lists and details are JSON text; `seq` is handed out under the head row's lock.
 # Personal fields enter the chain through `personal_digest` (salted), so that erasing a person

@@ -26,6 +26,7 @@ from serving.chat.protocol import (
     ModelList,
 )
 from serving.chat.sources import Source, prompt_sources, source_text
+from serving.chat.support import SupportChecker, review
 from serving.settings import ChatSettings, WebSettings
 
 logger = logging.getLogger(__name__)
@@ -74,12 +75,14 @@ class ChatService:
         web_settings: WebSettings | None = None,
         cache: AnswerCache | None = None,
         privacy: PrivacySettings | None = None,
+        support: SupportChecker | None = None,
     ) -> None:
         self._retriever, self._extractive, self._llm = retriever, extractive, llm
         self._privacy = privacy or PrivacySettings()
         self._visibility, self._settings = visibility, settings
         self._web, self._web_settings = web, web_settings or WebSettings()
         self.cache = cache
+        self._support = support
 
     @property
     def llm_model(self) -> str | None:
@@ -254,6 +257,16 @@ class ChatService:
             return
         answer = CachedAnswer(content=content, citations=citations, warnings=turn.warnings)
         await self.cache.put(turn.cache_key, answer)
+
+    async def check(self, turn: Turn, text: str, rewriter: CitationRewriter) -> list[Citation]:
+        """The citations, each checked against the claims that cite it; warns of the unbacked."""
+        if self._support is None:
+            return rewriter.citations
+        citations, warnings = await asyncio.to_thread(
+            review, self._support, text, rewriter.citations, rewriter.cited_texts()
+        )
+        turn.warnings.extend(warnings)
+        return citations
 
     def rewriter(self, turn: Turn) -> CitationRewriter:
         """Renumbers this turn's markers into citations."""

@@ -1,7 +1,7 @@
 """The audit log and its head row.
 
 Revision ID: 0004
-Revises: 0002 (re-chained after 0003 when the identities revision lands)
+Revises: 0003
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
