@@ -231,18 +231,3 @@ async def test_a_provider_naming_another_issuer_is_an_upstream_error(idp):
 def test_symmetric_and_none_algorithms_cannot_be_configured(algorithms):
     with pytest.raises(ValidationError, match="asymmetric"):
         OidcSettings(issuer="https://idp", audience="a", algorithms=algorithms)
-
-
-async def test_tokens_plug_into_authentication_as_identities(idp, verifier):
-    from core.auth.oidc import OidcTokenVerifier
-    from core.auth.principal import Scope
-
-    adapter = OidcTokenVerifier(verifier, admin_group="finance")
-    identity = await adapter.identify(idp.token())
-    assert identity is not None
-    assert (identity.user, identity.key_id, identity.is_admin) == ("user-42", None, True)
-    assert identity.groups == {"hr", "finance"}
-    assert identity.scopes == {Scope.READ, Scope.ADMIN}
-    assert await adapter.identify("kb_not-a-jwt") is None
-    with pytest.raises(InvalidToken):
-        await adapter.identify(idp.token(aud="another-client"))
