@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 
 from core.audit.record import (
     PERSONAL,
@@ -98,11 +98,7 @@ class AuditLog:
         other but not to the person. Returns the pseudonym and how many records changed.
         """
         pseudonym = f"erased:{secrets.token_hex(8)}"
-        # Records from before migration 0005 hash their plain fields: they cannot change.
-        mine = and_(
-            or_(audit_log.c.actor_user == user, audit_log.c.actor_subject == user),
-            audit_log.c.personal_digest.is_not(None),
-        )
+        mine = or_(audit_log.c.actor_user == user, audit_log.c.actor_subject == user)
         with self.db.write() as conn:
             _lock_head(conn)
             found = select(audit_log.c.seq).where(mine).order_by(audit_log.c.seq)

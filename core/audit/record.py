@@ -55,9 +55,7 @@ class AuditRecord(AuditEntry):
     seq: int
     at: str = Field(description="ISO 8601 UTC, milliseconds.")
     personal_salt: str | None = Field(None, description="None once the person was erased.")
-    personal_digest: str | None = Field(
-        None, description="None on records from before erasure existed (plain fields hashed)."
-    )
+    personal_digest: str
     prev_hash: str
     hash: str
 
@@ -75,20 +73,12 @@ class AuditQuery(BaseModel):
     limit: int = Field(100, ge=1, le=10000)
 
 
-def chain_hash(prev_hash: str, at: str, entry: AuditEntry, personal_digest: str | None) -> str:
-    """The hash a record with this content, time and predecessor must carry.
-
-    Without a digest (records from before migration 0005) the plain personal fields are hashed.
-    """
-    fields = set(AuditEntry.model_fields)
-    content = entry.model_dump(
-        mode="json", include=fields - set(PERSONAL) if personal_digest else fields
-    )
+def chain_hash(prev_hash: str, at: str, entry: AuditEntry, personal_digest: str) -> str:
+    """The hash a record with this content, time and predecessor must carry."""
+    content = entry.model_dump(mode="json", include=set(AuditEntry.model_fields) - set(PERSONAL))
     if content["latency_ms"] is not None:
         content["latency_ms"] = round(content["latency_ms"], 3)
-    content.update(prev_hash=prev_hash, at=at)
-    if personal_digest:
-        content["personal_digest"] = personal_digest
+    content.update(prev_hash=prev_hash, at=at, personal_digest=personal_digest)
     return _sha256(content)
 
 

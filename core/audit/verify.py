@@ -105,8 +105,6 @@ def _content_fault(record: AuditRecord, erased: set[int]) -> str | None:
     """Why the record's content is not what was chained, if it is not."""
     if chain_hash(record.prev_hash, record.at, record, record.personal_digest) != record.hash:
         return "does not match its hash (edited)"
-    if record.personal_digest is None:
-        return None  # from before 0005: its personal fields are in its hash
     if record.personal_salt is not None:
         if personal_digest(record, record.personal_salt) != record.personal_digest:
             return "has who/where/question fields that do not match its hash (edited)"

@@ -242,7 +242,7 @@ audit_log = Table(
     Column("latency_ms", Float),
     Column("detail", Text, nullable=False),
     Column("personal_salt", Text),
-    Column("personal_digest", Text),
+    Column("personal_digest", Text, nullable=False),
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
     Index("audit_log_at", "at"),

@@ -262,18 +262,3 @@ def rehash(db: Database) -> None:
             )
             prev = record.hash
         conn.execute(audit_head.update().values(hash=prev))
-
-
-def test_records_from_before_erasure_existed_still_verify(db):
-    log = filled(db, count=4)
-    # As migration 0005 leaves records written before it: no digest, plain fields hashed.
-    sql(db, "UPDATE audit_log SET personal_digest = NULL, personal_salt = NULL WHERE seq <= 2")
-    rehash(db)
-    assert verify(db).ok
-    log.append(entry(5))
-    assert verify(db).ok
-    assert log.erase("user1") == (log.search(AuditQuery(kind="admin"))[0].detail["pseudonym"], 1)
-    assert [r.seq for r in log.search(AuditQuery(user="user1"))] == [1]  # legacy: unchanged
-    assert verify(db).ok
-    sql(db, "UPDATE audit_log SET client = '192.0.2.1' WHERE seq = 2")
-    assert problems(db) == [(2, "edited")]
