@@ -54,7 +54,7 @@ def query_options(command: F) -> F:
 
 @click.group("audit")
 def audit_command() -> None:
-    """The tamper-evident audit log: verify, search, export, prune."""
+    """The tamper-evident audit log: verify, search, export, prune, erase."""
 
 
 @audit_command.command("verify")
@@ -113,3 +113,13 @@ def prune_command(data_dir: Path | None, before: str | None) -> None:
     with opened(data_dir) as log:
         gone = log.prune(before=before)
     click.echo(f"pruned {gone} audit records")
+
+
+@audit_command.command("erase")
+@click.argument("user")
+@data_dir_option
+def erase_command(data_dir: Path | None, user: str) -> None:
+    """Make USER's records pseudonymous (GDPR/PIPL erasure); the chain stays verifiable."""
+    with opened(data_dir) as log:
+        pseudonym, count = log.erase(user)
+    click.echo(f"{count} audit records of {user} now read as {pseudonym}")

@@ -16,6 +16,7 @@ from ingest.settings import IngestSettings
 from search_proxy.settings import SearchProxySettings
 from serving.app import create_app
 from serving.settings import ServingSettings
+from serving.tls import server_config
 
 data_dir_option = click.option(
     "--data-dir",
@@ -49,7 +50,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     )
     # log_config=None keeps our logging configuration instead of uvicorn's.
     app = create_app(settings, ingest, search=SearchProxySettings())
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    config = server_config(app, settings.host, settings.port, settings.tls, log_config=None)
+    uvicorn.Server(config).run()
 
 
 @click.group()

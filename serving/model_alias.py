@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from core.audit.note import audit_note
 from core.auth.dependency import AdminDep, authenticate
 from core.db.engine import Database
 from core.db.schema import shared_state, utc_now
@@ -98,7 +99,10 @@ async def get_alias(alias: AliasDep) -> AliasOut:
 
 
 @router.put("/model-alias")
-async def put_alias(body: AliasIn, alias: AliasDep, _: AdminDep) -> AliasOut:
+async def put_alias(body: AliasIn, alias: AliasDep, _: AdminDep, request: Request) -> AliasOut:
     """Point the alias at a served model (a promoted LoRA adapter), or back with null (admin)."""
+    before = alias.out().model
     alias.point(body.model)
-    return alias.out()
+    after = alias.out()
+    audit_note(request).detail = {"model_alias": {"from": before, "to": after.model}}
+    return after

@@ -8,9 +8,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.audit.settings import AuditSettings
 from core.auth.settings import AuthSettings
 from core.llm.settings import LLMSettings
+from core.oidc.settings import OidcSettings
 from core.privacy.settings import PrivacySettings
 from core.settings import LogSettings
 from retrieval.settings import RetrievalSettings
+from serving.tls import TlsSettings
 
 
 class ChatSettings(BaseModel):
@@ -111,9 +113,11 @@ class ServingSettings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     log: LogSettings = Field(default_factory=LogSettings)
     page: PageSettings = Field(default_factory=PageSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
 
     @property
     def local_url(self) -> str:
         """How another process on this machine reaches the server."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls.enabled else 'http'}://{host}:{self.port}"

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, or_, select, update
 
-from core.audit.record import AuditEntry, AuditQuery, AuditRecord, chain_hash
+from core.audit.record import (
+    PERSONAL,
+    AuditEntry,
+    AuditQuery,
+    AuditRecord,
+    chain_hash,
+    personal_digest,
+)
 from core.audit.settings import AuditSettings
 from core.db.engine import Database
 from core.db.schema import audit_head, audit_log
@@ -25,6 +34,7 @@ from core.db.schema import audit_head, audit_log
 logger = logging.getLogger(__name__)
 
 _LISTS = ("kbs", "retrieved", "cited")
+PRUNE_EVERY_S = 86400.0
 
 
 def audit_now() -> str:
@@ -38,6 +48,19 @@ class AuditLog:
     def __init__(self, db: Database, settings: AuditSettings | None = None) -> None:
         self.db = db
         self.settings = settings or AuditSettings()
+        self._pruned_at = float("-inf")
+
+    def record(self, entry: AuditEntry) -> AuditRecord:
+        """Append, and apply the retention when it was last applied a day or more ago.
+
+        Long-running servers prune this way without a scheduler of their own; replicas doing
+        it at once are harmless (pruning takes the head row's lock and finds nothing left).
+        """
+        record = self.append(entry)
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            self.prune()
+        return record
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         """Chain one record after the current head; returns it as stored."""
@@ -66,6 +89,28 @@ class AuditLog:
             self._append(conn, AuditEntry(kind="pruned", route="retention", detail=anchor))
         logger.info("audit: pruned %d records through #%d (%s)", gone, last.seq, last.hash)
         return int(gone)
+
+    def erase(self, user: str) -> tuple[str, int]:
+        """Make `user`'s records pseudonymous (GDPR/PIPL erasure); the chain still verifies.
+
+        Their user, key, subject, client address and question (text and hash) go; one
+        pseudonym, random and new for this erasure, keeps their records linkable to each
+        other but not to the person. Returns the pseudonym and how many records changed.
+        """
+        pseudonym = f"erased:{secrets.token_hex(8)}"
+        mine = or_(audit_log.c.actor_user == user, audit_log.c.actor_subject == user)
+        with self.db.write() as conn:
+            _lock_head(conn)
+            found = select(audit_log.c.seq).where(mine).order_by(audit_log.c.seq)
+            seqs = list(conn.execute(found).scalars())
+            if not seqs:
+                return pseudonym, 0
+            blank = dict.fromkeys(PERSONAL) | {"actor_user": pseudonym, "personal_salt": None}
+            conn.execute(update(audit_log).where(audit_log.c.seq.in_(seqs)).values(**blank))
+            detail = {"pseudonym": pseudonym, "records": len(seqs), "ranges": _ranges(seqs)}
+            self._append(conn, AuditEntry(kind="admin", route="erasure", detail=detail))
+        logger.info("audit: %d records made pseudonymous as %s", len(seqs), pseudonym)
+        return pseudonym, len(seqs)
 
     def search(self, query: AuditQuery) -> list[AuditRecord]:
         """Records matching every filter given, oldest first."""
@@ -125,9 +170,12 @@ class AuditLog:
         at = audit_now()
         if entry.latency_ms is not None:
             entry = entry.model_copy(update={"latency_ms": round(entry.latency_ms, 3)})
+        salt = secrets.token_hex(16)
+        digest = personal_digest(entry, salt)
         record = AuditRecord(
-            **entry.model_dump(), seq=head.seq + 1, at=at, prev_hash=head.hash,
-            hash=chain_hash(head.hash, at, entry),
+            **entry.model_dump(), seq=head.seq + 1, at=at, personal_salt=salt,
+            personal_digest=digest, prev_hash=head.hash,
+            hash=chain_hash(head.hash, at, entry, digest),
         )  # fmt: skip
         conn.execute(audit_log.insert().values(**row_from_record(record)))
         conn.execute(
@@ -144,6 +192,17 @@ class AuditLog:
 
 def _lock_head(conn: Connection) -> Any:
     return conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+
+
+def _ranges(seqs: list[int]) -> list[list[int]]:
+    """Sorted numbers as inclusive [first, last] runs."""
+    runs: list[list[int]] = []
+    for seq in seqs:
+        if runs and runs[-1][1] == seq - 1:
+            runs[-1][1] = seq
+        else:
+            runs.append([seq, seq])
+    return runs
 
 
 def _quoted(value: str) -> str:

@@ -4,6 +4,12 @@ The hash covers every field but `seq` and `hash` itself, serialised as canonical
 keys, no spaces, UTF-8). `seq` is left out on purpose: the chain, not the numbering, orders the
 records, so a record moved to another place keeps a valid hash of its own but no longer
 follows its predecessor, and `verify` can tell "reordered" from "edited".
+
+The personal fields (`PERSONAL`: who, from where, the question) enter the chain only through
+`personal_digest`, a salted hash of them kept beside them. Erasing a person (GDPR, PIPL)
+replaces their fields by a pseudonym and drops the salt: the chain still verifies, the salt
+can no longer be used to test guesses of what was erased, and the chained erasure record says
+which records were erased, so fields removed any other way are still found.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Kind = Literal["request", "admin", "checkpoint", "pruned"]
+PERSONAL = ("actor_user", "actor_key", "actor_subject", "client", "question_hash", "question")
 # The hash before the first record.
 GENESIS = "0" * 64
 
@@ -47,6 +54,8 @@ class AuditRecord(AuditEntry):
 
     seq: int
     at: str = Field(description="ISO 8601 UTC, milliseconds.")
+    personal_salt: str | None = Field(None, description="None once the person was erased.")
+    personal_digest: str
     prev_hash: str
     hash: str
 
@@ -64,12 +73,21 @@ class AuditQuery(BaseModel):
     limit: int = Field(100, ge=1, le=10000)
 
 
-def chain_hash(prev_hash: str, at: str, entry: AuditEntry) -> str:
+def chain_hash(prev_hash: str, at: str, entry: AuditEntry, personal_digest: str) -> str:
     """The hash a record with this content, time and predecessor must carry."""
-    content = entry.model_dump(mode="json", include=set(AuditEntry.model_fields))
+    content = entry.model_dump(mode="json", include=set(AuditEntry.model_fields) - set(PERSONAL))
     if content["latency_ms"] is not None:
         content["latency_ms"] = round(content["latency_ms"], 3)
-    content.update(prev_hash=prev_hash, at=at)
+    content.update(prev_hash=prev_hash, at=at, personal_digest=personal_digest)
+    return _sha256(content)
+
+
+def personal_digest(entry: AuditEntry, salt: str) -> str:
+    """The salted hash of a record's personal fields, which the chain hash covers."""
+    return _sha256({**entry.model_dump(mode="json", include=set(PERSONAL)), "salt": salt})
+
+
+def _sha256(content: dict[str, Any]) -> str:
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

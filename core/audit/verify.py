@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from core.audit.log import record_from_row
-from core.audit.record import GENESIS, chain_hash
+from core.audit.record import GENESIS, AuditRecord, chain_hash, personal_digest
 from core.db.engine import Database
 from core.db.schema import audit_head, audit_log
 
@@ -55,6 +55,7 @@ def verify(db: Database) -> VerifyReport:
         if anchor is not None:
             detail = json.loads(anchor)
             expected_seq, prev_hash = int(detail["through_seq"]) + 1, str(detail["through_hash"])
+        erased = _erased(conn)
         count, first, last = 0, None, None
         after = -1
         while (
@@ -81,10 +82,9 @@ def verify(db: Database) -> VerifyReport:
                         message=f"record #{record.seq} does not follow the record before it "
                         "(moved, inserted, or the one before it replaced)",
                     ))  # fmt: skip
-                if chain_hash(record.prev_hash, record.at, record) != record.hash:
+                if fault := _content_fault(record, erased):
                     problems.append(Problem(
-                        seq=record.seq, kind="edited",
-                        message=f"record #{record.seq} does not match its hash (edited)",
+                        seq=record.seq, kind="edited", message=f"record #{record.seq} {fault}"
                     ))  # fmt: skip
                 expected_seq, prev_hash = record.seq + 1, record.hash
                 first = record.seq if first is None else first
@@ -99,3 +99,30 @@ def verify(db: Database) -> VerifyReport:
     return VerifyReport(
         ok=not problems, records=count, first_seq=first, last_seq=last, problems=problems
     )
+
+
+def _content_fault(record: AuditRecord, erased: set[int]) -> str | None:
+    """Why the record's content is not what was chained, if it is not."""
+    if chain_hash(record.prev_hash, record.at, record, record.personal_digest) != record.hash:
+        return "does not match its hash (edited)"
+    if record.personal_salt is not None:
+        if personal_digest(record, record.personal_salt) != record.personal_digest:
+            return "has who/where/question fields that do not match its hash (edited)"
+    elif record.seq not in erased:
+        return "had its personal fields removed without an erasure record (edited)"
+    return None
+
+
+def _erased(conn: Connection) -> set[int]:
+    """Record numbers that the chained erasure records say were made pseudonymous."""
+    details = conn.execute(
+        select(audit_log.c.detail).where(
+            audit_log.c.kind == "admin", audit_log.c.route == "erasure"
+        )
+    ).scalars()
+    return {
+        seq
+        for detail in details
+        for first, last in json.loads(detail).get("ranges", [])
+        for seq in range(first, last + 1)
+    }

@@ -216,6 +216,8 @@ kb_grants = Table(
 
 # The audit log: append-only, each record chained to the one before by `prev_hash`
 # (core.audit). Lists and details are JSON text; `seq` is handed out under the head row's lock.
+# Personal fields enter the chain through `personal_digest` (salted), so that erasing a person
+# (pseudonymising their records, dropping the salt) leaves the chain verifiable.
 audit_log = Table(
     "audit_log",
     metadata,
@@ -239,6 +241,8 @@ audit_log = Table(
     Column("status", Integer),
     Column("latency_ms", Float),
     Column("detail", Text, nullable=False),
+    Column("personal_salt", Text),
+    Column("personal_digest", Text, nullable=False),
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
     Index("audit_log_at", "at"),

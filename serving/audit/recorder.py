@@ -83,7 +83,9 @@ class AuditRecorder:
                 latency = (time.perf_counter() - started) * 1000
                 entry = entry_for(scope, status, latency, question_text=log.settings.question_text)
                 try:
-                    await asyncio.to_thread(log.append, entry)
+                    # Shielded: a client that hung up mid-stream cancels the request's task,
+                    # and its record must still be written.
+                    await asyncio.shield(asyncio.to_thread(log.record, entry))
                 except Exception:  # Boundary: the answer went out; keep serving, say so.
                     logger.exception(
                         "audit: could not record %s %s", scope["method"], scope["path"]

@@ -101,9 +101,10 @@ def test_a_rewritten_record_with_a_fresh_hash_still_breaks_the_chain(db):
     # Someone who knows the hash rule rewrites record 4 and recomputes its own hash.
     from core.audit.record import chain_hash
 
-    forged.actor_user = "nobody"
-    new_hash = chain_hash(forged.prev_hash, forged.at, forged)
-    sql(db, "UPDATE audit_log SET actor_user = 'nobody', hash = :h WHERE seq = 4", h=new_hash)
+    forged.kbs = ["elsewhere"]
+    new_hash = chain_hash(forged.prev_hash, forged.at, forged, forged.personal_digest)
+    update = "UPDATE audit_log SET kbs = '[\"elsewhere\"]', hash = :h WHERE seq = 4"
+    sql(db, update, h=new_hash)
     assert problems(db) == [(5, "reordered")]
 
 
@@ -196,3 +197,68 @@ def test_concurrent_writers_build_one_chain(db, tmp_path, metadata_url):
     checkpoints = AuditLog(db).search(AuditQuery(kind="checkpoint"))
     assert report.records == 40 + len(checkpoints)
     assert [c.detail["through_seq"] for c in checkpoints] == [7, 14, 21, 28, 35, 42]
+
+
+def test_erasure_keeps_the_chain_verifiable(db):
+    log = filled(db, count=9)
+    pseudonym, erased = log.erase("user1")
+    assert erased == 3
+    assert log.search(AuditQuery(user="user1")) == []
+    records = log.search(AuditQuery(user=pseudonym))
+    assert [r.seq for r in records] == [1, 4, 7]
+    for record in records:
+        assert (record.client, record.question_hash, record.personal_salt) == (None, None, None)
+        assert record.kbs
+        assert record.cited
+    [erasure] = log.search(AuditQuery(kind="admin"))
+    assert erasure.detail == {
+        "pseudonym": pseudonym,
+        "records": 3,
+        "ranges": [[1, 1], [4, 4], [7, 7]],
+    }
+    report = verify(db)
+    assert report.ok, report.problems
+
+
+def test_personal_fields_changed_or_removed_without_erasure_are_found(db):
+    filled(db)
+    sql(db, "UPDATE audit_log SET client = '192.0.2.1' WHERE seq = 2")
+    sql(db, "UPDATE audit_log SET actor_user = 'erased:x', personal_salt = NULL WHERE seq = 6")
+    assert problems(db) == [(2, "edited"), (6, "edited")]
+
+
+def test_recording_applies_the_retention_once_a_day(db):
+    log = filled(db, count=3, retention_days=1)
+    # Records from two days ago, as the clock of an earlier run wrote them: their hashes are
+    # recomputed, so the chain is intact and only the retention removes them.
+    with db.write() as conn:
+        conn.execute(text("UPDATE audit_log SET at = '2000-01-01T00:00:00.000+00:00'"))
+    rehash(db)
+    assert verify(db).ok
+    log.record(entry(4))  # the first record of this process applies the retention
+    assert [r.kind for r in log.search(AuditQuery())] == ["request", "pruned"]
+    assert verify(db).ok
+    log.record(entry(5))  # within the day: no second pruning
+    assert log.count() == 3
+
+
+def rehash(db: Database) -> None:
+    """Recompute every hash of the chain in order (what a backdated test log needs)."""
+    from core.audit.log import record_from_row, row_from_record
+    from core.audit.record import GENESIS, chain_hash
+    from core.db.schema import audit_head, audit_log
+
+    prev = GENESIS
+    with db.write() as conn:
+        rows = conn.execute(audit_log.select().order_by(audit_log.c.seq)).mappings().all()
+        for row in rows:
+            record = record_from_row(dict(row))
+            record.prev_hash = prev
+            record.hash = chain_hash(prev, record.at, record, record.personal_digest)
+            conn.execute(
+                audit_log.update()
+                .where(audit_log.c.seq == record.seq)
+                .values(**row_from_record(record))
+            )
+            prev = record.hash
+        conn.execute(audit_head.update().values(hash=prev))

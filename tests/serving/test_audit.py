@@ -16,7 +16,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from core.db.engine import SQLITE_FILE
+from core.audit import AuditEntry, AuditLog
+from core.db.engine import SQLITE_FILE, Database, database_url
 from kb.cli import cli
 from serving.audit.recorder import entry_for
 from tests.serving.test_chat import build_data, sdk, served
@@ -60,10 +61,12 @@ def test_answers_retrievals_and_admin_actions_are_recorded(data, embedder):
         httpx.get(f"{url}/v1/models")  # not knowledge: not recorded
         missing = httpx.delete(f"{url}/v1/knowledge-bases/nope")
         assert missing.status_code == 404
+        pointed = httpx.put(f"{url}/v1/model-alias", json={"model": "kb-lora-7"})
+        assert pointed.status_code == 200
         records = audit(url)
         jsonl = httpx.get(f"{url}/v1/audit", params={"format": "jsonl", "kb": "hr"})
-    chat, cached, streamed, retrieved, deletion = records
-    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
+    chat, cached, streamed, retrieved, deletion, alias = records
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
     assert chat["route"] == "/v1/chat/completions"
     assert chat["kind"] == "request"
     assert chat["kbs"] == ["hr"]
@@ -89,6 +92,8 @@ def test_answers_retrievals_and_admin_actions_are_recorded(data, embedder):
     assert deletion["status"] == 404
     assert deletion["route"] == "/v1/knowledge-bases/{kb}"
     assert deletion["kbs"] == ["nope"]
+    assert alias["kind"] == "admin"
+    assert alias["detail"] == {"model_alias": {"from": "base", "to": "kb-lora-7"}}
     lines = [json.loads(line) for line in jsonl.text.splitlines()]
     assert [r["seq"] for r in lines] == [1, 2, 4]
 
@@ -110,6 +115,14 @@ def test_search_by_document_and_the_cli_verify_finds_tampering(data, embedder):
     assert "intact: 5 records" in intact.output  # the question and the four audit reads
     exported = runner.invoke(cli, ["audit", "export", "--kb", "hr", "--data-dir", str(data)])
     assert [json.loads(line)["seq"] for line in exported.output.splitlines()] == [1]
+    db = Database(database_url(None, data))
+    AuditLog(db).append(AuditEntry(actor_user="alice", route="/v1/retrieve", client="10.0.0.9"))
+    db.close()
+    erased = runner.invoke(cli, ["audit", "erase", "alice", "--data-dir", str(data)])
+    assert "1 audit records of alice now read as erased:" in erased.output
+    after = runner.invoke(cli, ["audit", "verify", "--data-dir", str(data)])
+    assert "intact: 7 records" in after.output  # + alice's and the erasure record
+    assert "alice" not in runner.invoke(cli, ["audit", "export", "--data-dir", str(data)]).output
     with sqlite3.connect(data / SQLITE_FILE) as conn:
         conn.execute("UPDATE audit_log SET kbs = '[\"finance\"]' WHERE seq = 1")
     broken = runner.invoke(cli, ["audit", "verify", "--data-dir", str(data)])

@@ -42,6 +42,8 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer),
         sa.Column("latency_ms", sa.Float),
         sa.Column("detail", sa.Text, nullable=False),
+        sa.Column("personal_salt", sa.Text),
+        sa.Column("personal_digest", sa.Text, nullable=False),
         sa.Column("prev_hash", sa.Text, nullable=False),
         sa.Column("hash", sa.Text, nullable=False),
     )
