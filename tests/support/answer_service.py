@@ -68,10 +68,15 @@ class AnswerService:
             assert time.monotonic() < deadline, f"job {job['id']} did not finish: {job}"
             time.sleep(0.05)
             job = self._ok(self.http.get(f"/v1/jobs/{job['id']}"))
-        assert all(f["outcome"] in ("ingested", "unchanged") for f in job["files"]), job
+        assert all(f["outcome"] in ("ingested", "replaced", "unchanged") for f in job["files"]), job
         _next_second()
         listed = {d["source"]: d for d in self.documents(kb)}
         return [listed[name] for name in files]
+
+    async def delete_document(self, kb: str, doc_id: str) -> None:
+        """Delete a document as another client would (usable from inside a `Faults` hook)."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=60) as http:
+            self._ok(await http.delete(f"/v1/knowledge-bases/{kb}/documents/{doc_id}"))
 
     def documents(self, kb: str) -> list[dict[str, Any]]:
         listed: list[dict[str, Any]] = self._ok(self.http.get(f"/v1/knowledge-bases/{kb}/documents"))["data"]
