@@ -29,6 +29,8 @@ from tests.support.server import free_port, serve
 LEAVE = "Employees get 25 days of paid annual leave."
 PARENTAL = "Parents get 16 weeks of paid parental leave."
 MORE_LEAVE = "Employees get 27 days of paid annual leave."
+ASK_LEAVE = "How many days of annual leave do employees get?"
+ASK_PARENTAL = "How many weeks of parental leave do parents get?"
 WEB = {"type": "web", "number": 2, "title": "News", "url": "https://example.com",
        "snippet": "Snippet from the web.", "score": 0.5, "engines": ["brave"]}  # fmt: skip
 
@@ -77,8 +79,8 @@ def fill(answers: AnswerService, folder: Path) -> Filled:
     (handbook,) = answers.upload(hr, {"handbook.pdf": pdf})
     (travel,) = answers.upload(hr, {"travel.txt": "Trains are covered."})
     (vpn,) = answers.upload(it, {"vpn.txt": "Use the VPN abroad."})
-    leave = {**answers.citation(hr, "How many days of annual leave do employees get?", "handbook.pdf"), "number": 1}
-    parental = answers.citation(hr, "How many weeks of parental leave do parents get?", "handbook.pdf", 2)
+    leave = {**answers.citation(hr, ASK_LEAVE, "handbook.pdf"), "number": 1}
+    parental = answers.citation(hr, ASK_PARENTAL, "handbook.pdf", 2)
     answers.rate("How much leave?", "25 days [1], 16 weeks [2].", 5,
                  [{**parental, "number": 2}, leave])  # fmt: skip
     answers.rate("News?", "Something [1] happened [2].", 5, [leave, WEB])
@@ -152,7 +154,7 @@ def test_ratings_are_read_page_by_page(service):
     answers, collector, start = service
     hr = answers.create_kb("hr")
     answers.upload(hr, {"leave.txt": LEAVE})
-    leave = answers.citation(hr, "How many days of annual leave do employees get?", "leave.txt")
+    leave = answers.citation(hr, ASK_LEAVE, "leave.txt")
     for number in range(5):
         answers.rate(f"Question {number}?", "Answer [1].", 5, [leave])
     answers.faults.requests.clear()
@@ -161,10 +163,7 @@ def test_ratings_are_read_page_by_page(service):
     first = start.feedback_after
     assert found.cursor.feedback_after == first + 5
     pages = [r for r in answers.faults.requests if r.startswith("GET /v1/feedback")]
-    assert pages == [
-        f"GET /v1/feedback?after={first}&limit=2", f"GET /v1/feedback?after={first + 2}&limit=2",
-        f"GET /v1/feedback?after={first + 4}&limit=2", f"GET /v1/feedback?after={first + 5}&limit=2",
-    ]  # fmt: skip
+    assert pages == [f"GET /v1/feedback?after={first + n}&limit=2" for n in (0, 2, 4, 5)]
     answers.rate("Later?", "Answer [1].", 4, [leave])
     later = collector.collect(found.cursor, max_chunks=10)
     assert [a.question for a in later.rated] == ["Later?"]

@@ -186,7 +186,8 @@ def test_a_failed_alias_update_fails_the_run_and_leaves_service_as_it_was(
 
 
 def test_a_training_failure_is_recorded_and_the_scheduled_job_goes_on(servers, tmp_path):
-    publish_leave_policy(servers.answers, range(3))
+    # Enough documents that some fall in the training split (the split is by content hash).
+    publish_leave_policy(servers.answers, range(8))
     settings = settings_for(servers, tmp_path / "ft", tmp_path / "no-such-model")
     job = build_scheduler(settings).get_job(JOB_ID)
 
@@ -198,7 +199,7 @@ def test_a_training_failure_is_recorded_and_the_scheduled_job_goes_on(servers, t
     assert run.trigger == "schedule"
     assert "no-such-model is not a model folder" in run.message
     assert run.cursor == Cursor()  # the same data is taken again next time
-    assert run.details["collected"]["chunks"] == 3
+    assert run.details["collected"]["chunks"] == 8
     assert registry.list_versions() == []
     assert not list((settings.adapters_dir / "datasets").iterdir())
     assert servers.vllm.loras == {}

@@ -79,21 +79,20 @@ class AnswerService:
             self._ok(await http.delete(f"/v1/knowledge-bases/{kb}/documents/{doc_id}"))
 
     def documents(self, kb: str) -> list[dict[str, Any]]:
-        listed: list[dict[str, Any]] = self._ok(self.http.get(f"/v1/knowledge-bases/{kb}/documents"))["data"]
-        return listed
+        listed = self._ok(self.http.get(f"/v1/knowledge-bases/{kb}/documents"))
+        documents: list[dict[str, Any]] = listed["data"]
+        return documents
 
     def citation(self, kb: str, question: str, source: str, page: int = 1) -> dict[str, Any]:
         """The citation of `source`, `page` in a real answer to `question` over `kb`."""
         body = {"model": f"kb/{kb}", "messages": [{"role": "user", "content": question}]}
         answer = self._ok(self.http.post("/v1/chat/completions", json=body))
-        cited = [c for c in answer["citations"] if (c.get("source"), c.get("page")) == (source, page)]
-        assert cited, f"{question!r} over {kb} cites no {source} page {page}: {answer['citations']}"
-        found: dict[str, Any] = cited[0]
-        return found
+        citations: list[dict[str, Any]] = answer["citations"]
+        cited = [c for c in citations if (c.get("source"), c.get("page")) == (source, page)]
+        assert cited, f"{question!r} over {kb} cites no {source} page {page}: {citations}"
+        return cited[0]
 
-    def rate(
-        self, question: str, answer: str, rating: int, citations: list[dict[str, Any]]
-    ) -> int:
+    def rate(self, question: str, answer: str, rating: int, citations: list[dict[str, Any]]) -> int:
         """Post a rating through `POST /v1/feedback`; returns its id."""
         body = {"question": question, "answer": answer, "rating": rating, "citations": citations}
         number: int = self._ok(self.http.post("/v1/feedback", json=body))["id"]
@@ -118,7 +117,8 @@ class AnswerService:
 
     @staticmethod
     def _ok(response: httpx.Response) -> Any:
-        assert response.is_success, f"{response.request.url}: {response.status_code} {response.text}"
+        where = response.request.url
+        assert response.is_success, f"{where}: {response.status_code} {response.text}"
         return response.json()
 
 

@@ -2,9 +2,10 @@
 
 While a fault is set, every request whose method and path match it (`fnmatch` patterns: `*`
 for any) is answered with that status and an OpenAI error envelope, and never reaches the app;
-everything else goes through unchanged. `before(...)` runs an action once, just before the first
-matching request reaches the app (another client acting at that moment). Every request is recorded as `METHOD path?query`, so a
-test can check how a client paged through the API. Nothing of the app is copied or replaced.
+everything else goes through unchanged. `before(...)` runs an action once, just before the
+first matching request reaches the app (another client acting at that moment). Every request
+is recorded as `METHOD path?query`, so a test can check how a client paged through the API.
+Nothing of the app is copied or replaced.
 """
 
 from __future__ import annotations
