@@ -85,3 +85,17 @@ class StoreSettings(BaseModel):
                 f"replication_factor ({self.replication_factor})"
             )
         return self
+
+
+class LogSettings(BaseModel):
+    """How a service logs."""
+
+    level: str = Field("INFO", description="Python logging level (DEBUG, INFO, WARNING...).")
+    format: Literal["json", "text"] = Field(
+        "text", description="'json': one object per line (services mode); 'text': for people."
+    )
+    content: bool = Field(
+        True,
+        description="Keep the values in log messages (file names, queries...). False drops "
+        "them, leaving the message's format string: for sites whose logs must not hold them.",
+    )

@@ -12,11 +12,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import click
+from prometheus_client import start_http_server
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from core.errors import ConfigurationError, NotFound, RagError
+from core.observability.logs import cli_log_level, configure_logging
+from core.privacy import install_log_masking
 from finetune.lock import run_lock
 from finetune.manifest import VersionInfo
 from finetune.registry import AdapterRegistry, open_registry
@@ -35,6 +38,7 @@ def _settings() -> FinetuneSettings:
 
 def _logging(level: str) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_masking()  # personal data never reaches a log line
     # Also when `kb` configured logging first (basicConfig then does nothing).
     logging.getLogger().setLevel(level.upper())
 
@@ -63,8 +67,12 @@ def schedule(log_level: str) -> None:
     # Imported here: torch and transformers load only for commands that train.
     from finetune.scheduler import JOB_ID, build_scheduler
 
-    _logging(log_level)
+    del log_level  # read by cli_log_level(): only a level given here beats the settings'
     settings = _guarded(_settings)
+    configure_logging(settings.log, cli_log_level())
+    if settings.metrics_port:
+        # The scheduler has no HTTP API: prometheus_client serves /metrics from a thread.
+        start_http_server(settings.metrics_port)
     scheduler = build_scheduler(settings)
     trigger = scheduler.get_job(JOB_ID).trigger
     click.echo(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from core.errors import RagError
+from core.observability.metrics import FINETUNE_RUN_DURATION, FINETUNE_RUNS
 from finetune.collect import Collector
 from finetune.cycle import DATASETS, WORK, Cycle
 from finetune.lock import Busy, run_lock
@@ -62,12 +64,16 @@ def run_once(settings: FinetuneSettings, *, trigger: str = "manual") -> RunOutco
         settings: the service's settings.
         trigger: what started it ("schedule", "manual"), kept in the record.
     """
+    started = time.monotonic()
     try:
         with run_lock(settings.run_lock):
-            return _run(settings, trigger)
+            outcome = _run(settings, trigger)
     except Busy:
         logger.warning("fine-tuning run not started: another run holds %s", settings.run_lock)
-        return RunOutcome(run_id=None, status="skipped", message=BUSY)
+        outcome = RunOutcome(run_id=None, status="skipped", message=BUSY)
+    FINETUNE_RUNS.labels(outcome.status).inc()
+    FINETUNE_RUN_DURATION.labels(outcome.status).observe(time.monotonic() - started)
+    return outcome
 
 
 def last_cursor(runs: list[RunRecord]) -> Cursor:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.llm.settings import LLMSettings
-from core.settings import default_data_dir
+from core.settings import LogSettings, default_data_dir
 from finetune.crontab import cron_trigger
 
 # vLLM's LoRAConfig refuses any other `max_lora_rank` (components.md §2.3).
@@ -177,6 +177,12 @@ class VllmSettings(BaseModel):
         description="Adapters that were in service before the current one and stay loaded, "
         "for an instant rollback; older ones are unloaded (rollback reloads them if needed).",
     )
+    max_lora_rank: int = Field(
+        16,
+        ge=1,
+        description="vLLM's --max-lora-rank: adapters of a higher rank fail to load, so a "
+        "higher lora.rank is refused at start-up (docker-compose sets both from one variable).",
+    )
     name_prefix: str = Field(
         "kb-lora",
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
@@ -268,6 +274,24 @@ class FinetuneSettings(BaseSettings):
         description="File locked (flock) while a run or a promotion is under way, so that two "
         "never overlap, whatever process started them; unset: <adapters_dir>/run.lock.",
     )
+    metrics_port: int = Field(
+        9102,
+        ge=0,
+        le=65535,
+        description="Port where `schedule` serves /metrics (runs by outcome); 0 turns it off.",
+    )
+    log: LogSettings = Field(default_factory=LogSettings, description="Logging.")
+
+    @model_validator(mode="after")
+    def _servable_by_vllm(self) -> FinetuneSettings:
+        # Caught here rather than when vLLM refuses the trained adapter hours later.
+        if self.lora.rank > self.vllm.max_lora_rank:
+            raise ValueError(
+                f"lora.rank {self.lora.rank} is above vLLM's --max-lora-rank "
+                f"({self.vllm.max_lora_rank}, KB_FINETUNE_VLLM__MAX_LORA_RANK): vLLM could not "
+                "load the adapters; lower the rank or raise both"
+            )
+        return self
 
     @property
     def run_lock(self) -> Path:

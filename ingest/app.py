@@ -10,6 +10,9 @@ from fastapi import FastAPI
 from core import health
 from core.embeddings import Embedder
 from core.errors import install_error_handlers
+from core.observability.http import instrument
+from core.observability.metrics import INGEST_BACKLOG
+from core.observability.ready import Check, database_check, http_check
 from ingest.routes import router
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
@@ -33,6 +36,7 @@ def ingest_lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await IngestRuntime.open(settings, server_url=server_url, embedder=embedder)
         app.state.ingest = runtime
+        watch_backlog(runtime)
         if on_ready is not None:
             on_ready(app, runtime)
         if settings.worker.in_process:
@@ -45,6 +49,36 @@ def ingest_lifespan(
     return lifespan
 
 
+def watch_backlog(runtime: IngestRuntime) -> None:
+    """`kb_ingest_backlog_files` reads the shared queue whenever metrics are collected."""
+
+    def backlog() -> float:
+        try:
+            return float(runtime.jobs.backlog())
+        except Exception:  # Boundary: a closed or unreachable database must not break /metrics.
+            return float("nan")
+
+    INGEST_BACKLOG.set_function(backlog)
+
+
+def ingest_checks(settings: IngestSettings) -> Callable[[FastAPI], list[Check]]:
+    """The dependencies ingestion needs: the database, a Qdrant server and Tika when set."""
+    store, tika = settings.store, settings.tika
+
+    def checks(app: FastAPI) -> list[Check]:
+        found = [database_check(app.state.ingest.db)]
+        if store.qdrant_url:
+            key = store.qdrant_api_key.get_secret_value() if store.qdrant_api_key else None
+            headers = {"api-key": key} if key else {}
+            url = store.qdrant_url.rstrip("/") + "/collections"
+            found.append(http_check("qdrant", url, headers=headers))
+        if tika.url:
+            found.append(http_check("tika", tika.url.rstrip("/") + "/version"))
+        return found
+
+    return checks
+
+
 def create_app(
     settings: IngestSettings, *, server_url: str | None = None, embedder: Embedder | None = None
 ) -> FastAPI:
@@ -54,6 +88,7 @@ def create_app(
         lifespan=ingest_lifespan(settings, server_url=server_url, embedder=embedder),
     )
     install_error_handlers(app)
+    instrument(app, "ingest", ingest_checks(settings))
     app.include_router(health.router)
     app.include_router(router)
     return app

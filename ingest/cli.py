@@ -8,8 +8,11 @@ import signal
 
 import click
 import uvicorn
+from prometheus_client import start_http_server
 
-from ingest.app import create_app
+from core.observability.logs import cli_log_level, configure_logging
+from core.privacy import install_log_masking
+from ingest.app import create_app, watch_backlog
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
 
@@ -23,6 +26,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
 
 
 @cli.command()
@@ -31,6 +35,7 @@ def cli(log_level: str) -> None:
 def serve(host: str, port: int) -> None:
     """Serve the knowledge-base, document and job API."""
     settings = IngestSettings()
+    configure_logging(settings.log, cli_log_level())
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     # log_config=None keeps our logging configuration instead of uvicorn's.
     uvicorn.run(create_app(settings, server_url=url), host=host, port=port, log_config=None)
@@ -39,7 +44,9 @@ def serve(host: str, port: int) -> None:
 @cli.command()
 def worker() -> None:
     """Claim queued jobs from the shared store and ingest them, until SIGTERM or Ctrl-C."""
-    asyncio.run(run_worker(IngestSettings()))
+    settings = IngestSettings()
+    configure_logging(settings.log, cli_log_level())
+    asyncio.run(run_worker(settings))
 
 
 async def run_worker(settings: IngestSettings) -> None:
@@ -49,7 +56,11 @@ async def run_worker(settings: IngestSettings) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, main.cancel)
     runtime = await IngestRuntime.open(settings)
-    logger.info("ingest worker %s ready", runtime.worker.name)
+    watch_backlog(runtime)
+    if port := settings.worker.metrics_port:
+        # A worker has no HTTP API: prometheus_client serves /metrics from a thread.
+        start_http_server(port)
+    logger.info("ingest worker %s ready (metrics on port %s)", runtime.worker.name, port or "none")
     try:
         await runtime.worker.run()
     except asyncio.CancelledError:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,14 @@ from sqlalchemy import Connection
 from core.db.schema import utc_now
 from core.embeddings import Embedder
 from core.errors import DocumentError, EmptyFile, FileMissing, FileTooLarge, LeaseLost
-from core.sparse import Bm25Encoder
+from core.observability.metrics import (
+    INGEST_CHUNKS,
+    INGEST_FILE_DURATION,
+    INGEST_FILES,
+    INGEST_STAGE_DURATION,
+)
+from core.privacy import PiiMasker, PrivacySettings
+from core.sparse import SparseEncoders
 from core.store import ChunkPoint, VectorStore, Where
 from ingest.chunker import Chunker, TextChunk
 from ingest.document import ParsedDocument
@@ -65,22 +73,25 @@ class Ingestor:
         parsers: ParserSet,
         chunker: Chunker,
         embedder: Embedder,
-        bm25: Bm25Encoder,
+        sparse: SparseEncoders,
+        sparse_spec: str,
         store: VectorStore,
         registry: Registry,
         originals: Originals,
         max_file_bytes: int,
         batch_size: int = 64,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         self._parsers = parsers
         self._chunker = chunker
         self._embedder = embedder
-        self._bm25 = bm25
+        self._sparse, self._sparse_spec = sparse, sparse_spec
         self._store = store
         self._registry = registry
         self._originals = originals
         self._max_file_bytes = max_file_bytes
         self._batch_size = batch_size
+        self._privacy = privacy or PrivacySettings()
 
     async def ingest(
         self,
@@ -98,6 +109,7 @@ class Ingestor:
         runs in the committing transaction (only for INGESTED and REPLACED results). Raises
         LeaseLost when the job was taken over meanwhile: nothing of this file went live.
         """
+        started = time.perf_counter()
         try:
             size = _check_file(path, self._max_file_bytes)
             sink.file_started(source, size)
@@ -110,6 +122,8 @@ class Ingestor:
             # Boundary: one broken file must not stop the batch; the reason is kept for people.
             logger.exception("ingesting %s failed unexpectedly", source)
             result = FileResult(source, Outcome.FAILED, reason="error", message=repr(exc))
+        INGEST_FILES.labels(result.outcome.value).inc()
+        INGEST_FILE_DURATION.labels(result.outcome.value).observe(time.perf_counter() - started)
         sink.file_finished(result)
         return result
 
@@ -128,9 +142,11 @@ class Ingestor:
                 source, Outcome.DUPLICATE, twin.id, reason="duplicate", message=message
             )
         parser = self._parsers.pick(source)
-        document = await self._parsers.parse(path, source)
+        with INGEST_STAGE_DURATION.labels("parse").time():
+            document = await self._parsers.parse(path, source)
         sink.pages_parsed(source, document.page_count)
-        chunks = await asyncio.to_thread(self._chunker.chunk, document)
+        with INGEST_STAGE_DURATION.labels("chunk").time():
+            chunks = await asyncio.to_thread(self._chunker.chunk, document)
         if not chunks:
             raise DocumentError("no text to index after parsing")
         generation = uuid.uuid4().hex
@@ -172,20 +188,30 @@ class Ingestor:
         chunks: Sequence[TextChunk],
         sink: ProgressSink,
     ) -> None:
+        if self._privacy.masks_stored(stored.kb):
+            # Masked before embedding: neither vectors, BM25 terms nor payloads hold the data.
+            masker = PiiMasker()
+            chunks = [replace(chunk, text=masker.mask(chunk.text)) for chunk in chunks]
+        # A knowledge base keeps the tokenizer it was first encoded with (see core.sparse).
+        spec = await asyncio.to_thread(self._registry.sparse_spec, stored.kb, self._sparse_spec)
+        bm25 = self._sparse.encoder(spec)
         for start in range(0, len(chunks), self._batch_size):
             batch = chunks[start : start + self._batch_size]
             texts = [chunk.text for chunk in batch]
-            dense = await asyncio.to_thread(self._embedder.embed_documents, texts)
+            with INGEST_STAGE_DURATION.labels("embed").time():
+                dense = await asyncio.to_thread(self._embedder.embed_documents, texts)
             points = [
                 ChunkPoint(
                     id=str(uuid.uuid5(_POINT_NAMESPACE, f"{stored.generation}:{start + i}")),
                     dense=vector,
-                    sparse=self._bm25.document(chunk.text),
+                    sparse=bm25.document(chunk.text),
                     payload=_payload(stored, document, chunk, start + i),
                 )
                 for i, (chunk, vector) in enumerate(zip(batch, dense, strict=True))
             ]
-            await self._store.upsert(points)
+            with INGEST_STAGE_DURATION.labels("store").time():
+                await self._store.upsert(points)
+            INGEST_CHUNKS.inc(len(batch))
             sink.chunks_embedded(stored.source, len(batch))
 
     async def optimize(self) -> None:

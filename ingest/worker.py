@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import socket
@@ -20,6 +21,8 @@ import uuid
 from sqlalchemy import Connection
 
 from core.errors import LeaseLost
+from core.observability import context
+from core.observability.metrics import INGEST_JOB_DURATION
 from ingest.jobs import Job, JobStore, Lease
 from ingest.outcome import FileResult, NullProgress, Outcome, ProgressSink
 from ingest.pipeline import Ingestor
@@ -88,7 +91,18 @@ class Worker:
         return await asyncio.to_thread(self.jobs.get, job_id)
 
     async def run_task(self, lease: Lease, sink: ProgressSink) -> None:
-        """Ingest the leased file; returns quietly if the lease is lost meanwhile."""
+        """Ingest the leased file; returns quietly if the lease is lost meanwhile.
+
+        Its log lines carry the job id as their request id: the API logged the job's
+        creation under the id of the request that queued it.
+        """
+        token = context.request_id.set(f"job-{lease.job_id}")
+        try:
+            await self._run_task(lease, sink)
+        finally:
+            context.request_id.reset(token)
+
+    async def _run_task(self, lease: Lease, sink: ProgressSink) -> None:
         me = asyncio.current_task()
         assert me is not None
         lost = asyncio.Event()
@@ -128,6 +142,12 @@ class Worker:
             await self._job_done(job)
 
     async def _job_done(self, job: Job) -> None:
+        done = await asyncio.to_thread(self.jobs.get, job.id)
+        if done.finished_at:
+            took = dt.datetime.fromisoformat(done.finished_at) - dt.datetime.fromisoformat(
+                done.created_at
+            )
+            INGEST_JOB_DURATION.observe(took.total_seconds())
         await asyncio.to_thread(self._uploads.discard, job.id)
         await self._purger.purge()
         await self._ingestor.optimize()

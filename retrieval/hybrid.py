@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.embeddings import Embedder
 from core.errors import InvalidRequest, NotFound
-from core.sparse import Bm25Encoder
+from core.observability.metrics import RETRIEVAL_DURATION
+from core.sparse import SparseEncoders
 from core.store import ScoredChunk, VectorQuery, VectorStore, Visibility
 from retrieval.dedup import collapse
 from retrieval.protocol import Hit, Mode
@@ -48,12 +50,12 @@ class HybridRetriever:
         *,
         store: VectorStore,
         embedder: Embedder,
-        bm25: Bm25Encoder,
+        sparse: SparseEncoders,
         visibility: Callable[[], Visibility],
         settings: RetrievalSettings,
         reranker: Reranker | None = None,
     ) -> None:
-        self._store, self._embedder, self._bm25 = store, embedder, bm25
+        self._store, self._embedder, self._sparse = store, embedder, sparse
         self._visibility = visibility
         self._settings, self._reranker = settings, reranker
 
@@ -62,6 +64,12 @@ class HybridRetriever:
     ) -> list[Hit]:
         if not query.strip():
             raise InvalidRequest("the query is empty", param="query")
+        started = time.perf_counter()
+        hits = await self._retrieve(query, kbs, top_k, mode)
+        RETRIEVAL_DURATION.labels(mode.value).observe(time.perf_counter() - started)
+        return hits
+
+    async def _retrieve(self, query: str, kbs: Sequence[str], top_k: int, mode: Mode) -> list[Hit]:
         visible = self._visibility()
         if unknown := [kb for kb in kbs if kb not in visible.versions]:
             raise NotFound(f"unknown knowledge base(s): {', '.join(unknown)}")
@@ -86,7 +94,11 @@ class HybridRetriever:
         dense = None
         if mode is not Mode.SPARSE:
             dense = await asyncio.to_thread(self._embedder.embed_query, query)
-        sparse = self._bm25.query(query) if mode is not Mode.DENSE else None
+        sparse = None
+        if mode is not Mode.DENSE:
+            # Each knowledge base is queried with the tokenizer its chunks were encoded with.
+            specs = [visible.sparse[kb] for kb in kbs if kb in visible.sparse]
+            sparse = self._sparse.query(query, specs)
         dense_weight = s.cjk_dense_weight if cjk_share(query) >= 0.3 else s.dense_weight
         return VectorQuery(
             visible.where(kbs), limit=limit,

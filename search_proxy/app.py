@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from core.errors import install_error_handlers
+from core.errors import ConfigurationError, install_error_handlers
+from core.observability.http import instrument
+from core.observability.ready import Check, http_check
 from search_proxy.cache import TtlCache
 from search_proxy.engines.base import Engine
 from search_proxy.engines.registry import enabled_engines
@@ -55,6 +57,25 @@ async def open_embedded(settings: SearchProxySettings) -> AsyncIterator[SearchSe
         yield service
 
 
+def proxy_checks(settings: SearchProxySettings) -> list[Check]:
+    """At least one engine enabled, and the SearXNG container when it is one of them.
+
+    Public engines are not probed: every probe would spend their paid quota.
+    """
+
+    async def some_engine() -> None:
+        if not enabled_engines(settings.engines):
+            raise ConfigurationError("no search engine is enabled (KB_SEARCH_ENGINES__*__ENABLED)")
+
+    checks = [Check("engines", some_engine)]
+    searxng = settings.engines.searxng
+    if searxng.enabled:
+        # SearXNG answers /healthz beside /search.
+        health = searxng.url.rsplit("/search", 1)[0].rstrip("/") + "/healthz"
+        checks.append(http_check("searxng", health))
+    return checks
+
+
 def create_app(settings: SearchProxySettings) -> FastAPI:
     """`POST /v1/search` over the configured engines, filter and fetcher."""
 
@@ -70,6 +91,8 @@ def create_app(settings: SearchProxySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    checks = proxy_checks(settings)
+    instrument(app, "search_proxy", lambda _app: checks)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 import click
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import RagError
+from core.observability.logs import cli_log_level, configure_logging
 from search_proxy.app import create_app, open_service
 from search_proxy.client import SearchClient
 from search_proxy.protocol import SearchRequest, SearchResponse
@@ -26,14 +26,15 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default=None, help="Interface (default $KB_SEARCH_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default $KB_SEARCH_PORT or 8100).")
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--log-level", default="INFO", show_default=True, help="Wins over KB_SEARCH_LOG__LEVEL."
+)
 def serve(host: str | None, port: int | None, log_level: str) -> None:
     """Serve POST /v1/search (docs at /docs)."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    del log_level  # read by cli_log_level(): only a level given here beats the settings'
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = SearchProxySettings(**overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log, cli_log_level())
     # log_config=None keeps our logging configuration instead of uvicorn's.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from core.errors import UpstreamError, UpstreamTimeout
+from core.observability.context import outgoing_headers
 from search_proxy.protocol import SearchRequest, SearchResponse
 
 # Time on top of the search deadline for the proxy's own work and the network.
@@ -27,7 +28,9 @@ class SearchClient:
         body = request.model_copy(update={"timeout_s": deadline}).model_dump(mode="json")
         where = f"search proxy at {self._http.base_url}"
         try:
-            response = await self._http.post("/v1/search", json=body, timeout=deadline + SLACK_S)
+            response = await self._http.post(
+                "/v1/search", json=body, timeout=deadline + SLACK_S, headers=outgoing_headers()
+            )
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout(f"{where}: no answer in {deadline + SLACK_S:g} s") from exc
         except httpx.HTTPError as exc:

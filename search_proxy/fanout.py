@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from core.errors import RagError, RateLimited, UpstreamTimeout
+from core.observability.metrics import SEARCH_ENGINE_DURATION, SEARCH_ENGINE_REQUESTS
 from search_proxy.cache import TtlCache
 from search_proxy.engines.base import Engine
 from search_proxy.protocol import EngineFailure, EngineHit
@@ -98,12 +99,18 @@ class FanOut:
         await self._buckets[engine.name].acquire(
             min(timeout, deadline - time.monotonic()), engine.name
         )
+        started = time.monotonic()
         try:
             async with asyncio.timeout(timeout):
                 hits = await engine.search(self._client, query, count)
+        except asyncio.CancelledError:  # the whole search's deadline passed
+            _measure(engine.name, started, "timeout")
+            raise
         except TimeoutError as exc:
+            _measure(engine.name, started, "timeout")
             raise UpstreamTimeout(f"{engine.name}: no answer within {timeout:g} s") from exc
         except RateLimited as exc:
+            _measure(engine.name, started, "rate_limited")
             pause = (
                 exc.retry_after_s if exc.retry_after_s is not None else engine.settings.backoff_s
             )
@@ -112,8 +119,17 @@ class FanOut:
                 "search engine %s rate limited us; pausing it for %.0f s", engine.name, pause
             )
             raise
+        except Exception:
+            _measure(engine.name, started, "error")
+            raise
+        _measure(engine.name, started, "ok")
         self._cache.put(key, hits)
         return hits
+
+
+def _measure(engine: str, started: float, outcome: str) -> None:
+    SEARCH_ENGINE_REQUESTS.labels(engine, outcome).inc()
+    SEARCH_ENGINE_DURATION.labels(engine).observe(time.monotonic() - started)
 
 
 def _reason(error: RagError) -> str:

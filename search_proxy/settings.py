@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.settings import LogSettings
+
 MIB = 1024 * 1024
 
 
@@ -107,3 +109,4 @@ class SearchProxySettings(BaseSettings):
     filter: FilterSettings = Field(default_factory=FilterSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    log: LogSettings = Field(default_factory=LogSettings)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +22,8 @@ import httpx
 from core.errors import UpstreamError, UpstreamTimeout
 from core.llm.replicas import Replicas, split_urls
 from core.llm.settings import LLMSettings
+from core.observability.context import outgoing_headers
+from core.observability.metrics import LLM_DURATION, LLM_ERRORS, LLM_TOKENS, LLM_TTFT
 
 Message = dict[str, str]
 
@@ -71,29 +75,34 @@ class LLMClient:
         """The whole answer; UpstreamTimeout after `timeout_s` in all, UpstreamError else."""
         body = self._body(messages, max_tokens, temperature, stream=False)
         failures: list[str] = []
-        try:
-            async with asyncio.timeout(self._settings.timeout_s):
-                for url in self.replicas.order():
-                    try:
-                        response = await self._post(url, body)
-                    except _ReplicaDown as exc:
-                        failures.append(str(exc))
-                        continue
-                    break
-                else:
-                    raise _unreachable(failures)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise UpstreamTimeout(self._late()) from exc
-        try:
-            content = _checked(response).json()["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise UpstreamError("the LLM server sent no answer message") from exc
+        with _measured(body["model"]):
+            try:
+                async with asyncio.timeout(self._settings.timeout_s):
+                    for url in self.replicas.order():
+                        try:
+                            response = await self._post(url, body)
+                        except _ReplicaDown as exc:
+                            failures.append(str(exc))
+                            continue
+                        break
+                    else:
+                        raise _unreachable(failures)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                raise UpstreamTimeout(self._late()) from exc
+            try:
+                answer = _checked(response).json()
+                content = answer["choices"][0]["message"]["content"]
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                raise UpstreamError("the LLM server sent no answer message") from exc
+            _count_usage(body["model"], answer)
         return str(content or "")
 
     async def _post(self, url: str, body: dict[str, Any]) -> httpx.Response:
         """One replica's answer; _ReplicaDown (and the replica set aside) when it has none."""
         try:
-            response = await self._http.post(f"{url}/chat/completions", json=body)
+            response = await self._http.post(
+                f"{url}/chat/completions", json=body, headers=outgoing_headers()
+            )
         except httpx.TimeoutException:
             self.replicas.failed(url)
             raise
@@ -115,21 +124,27 @@ class LLMClient:
     ) -> AsyncIterator[str]:
         """The answer's content deltas as they come; `timeout_s` bounds each wait."""
         body = self._body(messages, max_tokens, temperature, stream=True)
+        model, started = body["model"], time.perf_counter()
         failures: list[str] = []
-        for url in self.replicas.order():
-            try:
-                async for piece in self._stream_from(url, body):
-                    yield piece
-                return
-            except _ReplicaDown as exc:
-                failures.append(str(exc))
-        raise _unreachable(failures)
+        with _measured(model):
+            for url in self.replicas.order():
+                try:
+                    async for piece in self._stream_from(url, body, started):
+                        yield piece
+                    return
+                except _ReplicaDown as exc:
+                    failures.append(str(exc))
+            raise _unreachable(failures)
 
-    async def _stream_from(self, url: str, body: dict[str, Any]) -> AsyncIterator[str]:
+    async def _stream_from(
+        self, url: str, body: dict[str, Any], started: float
+    ) -> AsyncIterator[str]:
         """One replica's deltas; _ReplicaDown only while it has sent nothing."""
-        started = False
+        model, first = body["model"], True
         try:
-            async with self._http.stream("POST", f"{url}/chat/completions", json=body) as response:
+            async with self._http.stream(
+                "POST", f"{url}/chat/completions", json=body, headers=outgoing_headers()
+            ) as response:
                 if not response.is_success:
                     await response.aread()
                     if response.status_code >= 500:
@@ -140,8 +155,12 @@ class LLMClient:
                     data = line[5:].strip() if line.startswith("data:") else ""
                     if data == "[DONE]":
                         return
-                    if piece := _delta(data):
-                        started = True
+                    piece, chunk = _delta(data)
+                    _count_usage(model, chunk)
+                    if piece:
+                        if first:
+                            LLM_TTFT.labels(model).observe(time.perf_counter() - started)
+                            first = False
                         yield piece
         except _ReplicaDown:
             self.replicas.failed(url)
@@ -151,7 +170,7 @@ class LLMClient:
             raise UpstreamTimeout(self._late()) from exc
         except httpx.HTTPError as exc:
             self.replicas.failed(url)
-            if started:
+            if not first:
                 raise UpstreamError(f"the LLM server failed mid-answer: {exc!r}") from exc
             raise _ReplicaDown(_no_connection(url, exc)) from exc
 
@@ -164,20 +183,50 @@ class LLMClient:
         stream: bool,
     ) -> dict[str, Any]:
         s = self._settings
-        return {
+        body = {
             "model": self._model(), "messages": list(messages), "stream": stream,
             "max_tokens": max_tokens or s.max_tokens,
             "temperature": s.temperature if temperature is None else temperature,
         }  # fmt: skip
+        if stream:
+            # The usage (token counts) comes in a last chunk only when asked for.
+            body["stream_options"] = {"include_usage": True}
+        return body
 
     def _late(self) -> str:
         return f"the LLM server did not answer within {self._settings.timeout_s:g} s"
 
 
-def _delta(data: str) -> str:
-    """The content of one streamed chunk ('' for keep-alives and role-only chunks)."""
+@contextmanager
+def _measured(model: str) -> Iterator[None]:
+    """Time a request to the LLM and count it as an error if it raises."""
+    started = time.perf_counter()
+    try:
+        yield
+    except UpstreamTimeout:
+        LLM_ERRORS.labels(model, "timeout").inc()
+        raise
+    except UpstreamError:
+        LLM_ERRORS.labels(model, "error").inc()
+        raise
+    finally:
+        LLM_DURATION.labels(model).observe(time.perf_counter() - started)
+
+
+def _count_usage(model: str, answer: object) -> None:
+    """Count the tokens of an answer (or a stream's last chunk) that reports its usage."""
+    usage = answer.get("usage") if isinstance(answer, dict) else None
+    if not isinstance(usage, dict):
+        return
+    for kind in ("prompt", "completion"):
+        if isinstance(tokens := usage.get(f"{kind}_tokens"), int) and tokens > 0:
+            LLM_TOKENS.labels(model, kind).inc(tokens)
+
+
+def _delta(data: str) -> tuple[str, object]:
+    """One streamed chunk's content ('' for keep-alives, role-only and usage chunks) and data."""
     if not data:
-        return ""
+        return "", None
     try:
         chunk = json.loads(data)
     except ValueError as exc:
@@ -188,7 +237,7 @@ def _delta(data: str) -> str:
         content = chunk["choices"][0]["delta"].get("content") if chunk["choices"] else None
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise UpstreamError(f"the LLM server sent an unexpected event: {data[:200]}") from exc
-    return str(content or "")
+    return str(content or ""), chunk
 
 
 def _unreachable(failures: list[str]) -> UpstreamError:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.observability.metrics import SENSITIVE_HITS
 from search_proxy.sensitive.matcher import Match, SensitiveFilter
 from search_proxy.settings import FilterSettings
 
@@ -100,6 +101,7 @@ class FilterPolicy:
             for category in categories:
                 self._counts[f"{stage}.{action}.{category}"] += 1
         if action != "pass":
+            SENSITIVE_HITS.labels(stage, action).inc()
             logger.info(
                 "sensitive words: stage=%s action=%s categories=%s matches=%d",
                 stage,

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from core.cache.protocol import Cache
 from core.errors import UpstreamError
+from core.observability.metrics import ANSWER_CACHE
 from serving.chat.protocol import ChatCompletionRequest, Citation
 
 logger = logging.getLogger(__name__)
@@ -74,8 +75,10 @@ class AnswerCache:
             raw = await self._backend.get(key)
             await self._backend.incr(MISSES if raw is None else HITS)
         except UpstreamError as exc:
+            ANSWER_CACHE.labels("error").inc()
             logger.warning("answer cache unavailable: %s", exc.message)
             return None
+        ANSWER_CACHE.labels("miss" if raw is None else "hit").inc()
         return None if raw is None else CachedAnswer.model_validate_json(raw)
 
     async def put(self, key: str, answer: CachedAnswer) -> None:

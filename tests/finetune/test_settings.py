@@ -31,6 +31,14 @@ def test_other_ranks_are_refused(rank):
         LoraSettings(rank=rank)
 
 
+def test_a_rank_above_vllms_max_lora_rank_is_refused(monkeypatch):
+    monkeypatch.setenv("KB_FINETUNE_LORA__RANK", "32")
+    with pytest.raises(ValidationError, match="above vLLM's --max-lora-rank"):
+        FinetuneSettings(_env_file=None)
+    monkeypatch.setenv("KB_FINETUNE_VLLM__MAX_LORA_RANK", "32")
+    assert FinetuneSettings(_env_file=None).lora.rank == 32
+
+
 def test_explicit_alpha_wins():
     assert LoraSettings(rank=8, alpha=8).lora_alpha == 8
 
@@ -44,6 +52,7 @@ def test_embeddings_and_head_are_refused(module):
 def test_environment_variables(monkeypatch, tmp_path):
     monkeypatch.setenv("KB_FINETUNE_BASE_MODEL", str(tmp_path / "qwen"))
     monkeypatch.setenv("KB_FINETUNE_LORA__RANK", "32")
+    monkeypatch.setenv("KB_FINETUNE_VLLM__MAX_LORA_RANK", "32")
     monkeypatch.setenv("KB_FINETUNE_TRAINING__DEVICE", "cpu")
     monkeypatch.setenv("KB_FINETUNE_GATE__MIN_IMPROVEMENT", "0.05")
     monkeypatch.setenv("KB_FINETUNE_LLM__BASE_URL", "http://vllm:8000/v1")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import SecretStr
 
 from search_proxy.settings import EngineSettings, EnginesSettings
@@ -101,6 +101,12 @@ class EngineStandins:
             router = APIRouter(prefix=f"/{name}")
             router.add_api_route(path, self.engines[name].handle, methods=[method])
             app.include_router(router)
+
+        @app.get("/searxng/healthz")
+        async def searxng_health() -> PlainTextResponse:
+            """SearXNG's own health endpoint, beside its /search."""
+            return PlainTextResponse("OK")
+
         return app
 
     def settings(self, base_url: str, *names: str, **overrides: Any) -> EnginesSettings:

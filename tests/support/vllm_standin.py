@@ -188,6 +188,9 @@ class VllmStandin:
                 await asyncio.sleep(self.chunk_delay_s)
                 yield _chunk(model, {"content": text[start : start + size]})
             yield _chunk(model, {}, finish_reason="stop")
+            if (record.body.get("stream_options") or {}).get("include_usage"):
+                # vLLM's last chunk when asked for usage: no choices, the token counts.
+                yield _usage_chunk(model, len(record.prompt.split()), -(-len(text) // size))
             yield "data: [DONE]\n\n"
             record.finished = True
         finally:
@@ -209,6 +212,16 @@ def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None = None) 
     body = {
         "id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": int(time.time()),
         "model": model, "choices": [choice],
+    }  # fmt: skip
+    return f"data: {json.dumps(body)}\n\n"
+
+
+def _usage_chunk(model: str, prompt_tokens: int, completion_tokens: int) -> str:
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+             "total_tokens": prompt_tokens + completion_tokens}  # fmt: skip
+    body = {
+        "id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": int(time.time()),
+        "model": model, "choices": [], "usage": usage,
     }  # fmt: skip
     return f"data: {json.dumps(body)}\n\n"
 
