@@ -48,9 +48,10 @@ class AnswerService:
         self.point(None)
         self.faults.requests.clear()
 
-    def create_kb(self, stem: str) -> str:
-        """A new knowledge base named `stem-N` (fresh each time); returns its name."""
-        name = f"{stem}-{next(_names)}"
+    def create_kb(self, stem: str, *, exact: bool = False) -> str:
+        """A new knowledge base named `stem-N` (fresh each time), or `stem` itself with
+        `exact` (an app of the test's own); returns its name."""
+        name = stem if exact else f"{stem}-{next(_names)}"
         self._ok(self.http.post("/v1/knowledge-bases", json={"name": name}))
         return name
 
