@@ -209,3 +209,11 @@ def test_mounted_configuration_exists(name):
         source = volume.split(":")[0]
         if source.startswith("./"):
             assert (ROOT / source).exists(), f"{name} mounts {source}, which is not in the repo"
+
+
+def test_every_compose_variable_is_documented():
+    text = (ROOT / "docker-compose.yml").read_text()
+    variables = set(re.findall(r"\$\{(\w+)", text))
+    example = (ROOT / ".env.example").read_text()
+    assert variables
+    assert [v for v in sorted(variables) if f"# {v}=" not in example] == []
