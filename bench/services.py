@@ -104,7 +104,10 @@ class Deployment:
         return service
 
     def worker(self, index: int) -> Service:
-        env = clean_env(**self.env, KB_DATA_DIR=str(self.work / f"worker{index}"))
+        # Workers on one host: no metrics port each (they would all ask for 9101).
+        env = clean_env(
+            **self.env, KB_DATA_DIR=str(self.work / f"worker{index}"), KB_WORKER__METRICS_PORT="0"
+        )
         service = Service(f"worker{index}", ["-m", "ingest", "worker"], env, self.work / "logs")
         self.services.append(service.start())
         return service
