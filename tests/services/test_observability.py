@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.observability import context
+from core.observability.http import serve_metrics
 from core.observability.logs import JsonFormatter
 from ingest.settings import IngestSettings
 from search_proxy.app import create_app as create_proxy
@@ -335,3 +337,12 @@ def test_the_ingest_worker_serves_metrics_and_logs_json(tmp_path):
     records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     assert any(r["logger"] == "ingest.cli" and "ready" in r["message"] for r in records)
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+
+
+def test_a_metrics_port_in_use_is_reported_not_fatal(caplog):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve_metrics(port) is False
+    assert f"metrics not served: port {port}" in caplog.text
