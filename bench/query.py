@@ -37,7 +37,7 @@ import httpx  # noqa: E402
 
 from bench.ingest import configured_embedder, machine, peak_rss_mib  # noqa: E402
 from core.embeddings import Embedder  # noqa: E402
-from core.sparse import Bm25Encoder  # noqa: E402
+from core.sparse import Bm25Encoder, SparseEncoders  # noqa: E402
 from core.store import ChunkPoint, VectorStore, Visibility  # noqa: E402
 from core.store.qdrant import QdrantClientStore  # noqa: E402
 from ingest.settings import IngestSettings  # noqa: E402
@@ -106,7 +106,7 @@ def retriever_over(
 ) -> HybridRetriever:
     everything = Visibility(None, frozenset(), dict.fromkeys(names, 0))
     return HybridRetriever(
-        store=store, embedder=embedder, bm25=Bm25Encoder(), visibility=lambda: everything,
+        store=store, embedder=embedder, sparse=SparseEncoders(), visibility=lambda: everything,
         settings=RetrievalSettings(),
     )  # fmt: skip
 

@@ -45,6 +45,7 @@ from tests.support.server import free_port  # noqa: E402
 SCIFACT = Path("/work/shared/eval/beir/scifact")
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+STARTUP_S = 600  # a loaded machine imports torch slowly
 
 
 def corpus(folder: Path, limit: int) -> list[Path]:
@@ -92,6 +93,8 @@ class Deployment:
             "KB_WORKER__IN_PROCESS": "false",
             "KB_WORKER__POLL_S": "0.2",
             "KB_CACHE__ENABLED": "false",
+            # One ONNX export for every process of every deployment, as a shared volume would.
+            "KB_EMBEDDING__CACHE_DIR": str(work / "models"),
         }
         self.services: list[Service] = []
 
@@ -100,7 +103,7 @@ class Deployment:
         env = clean_env(**self.env, KB_DATA_DIR=str(self.work / f"api{index}"))
         service = Service(f"api{index}", ["-m", "serving", "serve", "--port", str(port)], env,
                           self.work / "logs", url=f"http://127.0.0.1:{port}")  # fmt: skip
-        self.services.append(service.start())
+        self.services.append(service.start(timeout_s=STARTUP_S))
         return service
 
     def worker(self, index: int) -> Service:
@@ -109,7 +112,7 @@ class Deployment:
             **self.env, KB_DATA_DIR=str(self.work / f"worker{index}"), KB_WORKER__METRICS_PORT="0"
         )
         service = Service(f"worker{index}", ["-m", "ingest", "worker"], env, self.work / "logs")
-        self.services.append(service.start())
+        self.services.append(service.start(timeout_s=STARTUP_S))
         return service
 
     def close(self) -> None:
@@ -118,7 +121,7 @@ class Deployment:
         drop_database(self.database)
 
 
-def wait_ready(workers: list[Service], timeout_s: float = 120) -> None:
+def wait_ready(workers: list[Service], timeout_s: float = STARTUP_S) -> None:
     """Until every worker has loaded its model and logged that it is ready."""
     deadline = time.monotonic() + timeout_s
     while not all("ready" in w.log.read_text() for w in workers):

@@ -2,8 +2,12 @@
 
     RagError                      500 internal_error
     ├── InvalidRequest            400 invalid_request_error
-    │   └── UnsafeUrl             a URL the SSRF guard refuses
-    ├── NotFound                  404 not_found_error
+    │   ├── UnsafeUrl             a URL the SSRF guard refuses
+    │   └── PayloadTooLarge       413 an upload over the per-request file count or size
+    ├── Unauthorized              401 authentication_error: no, unknown, expired or revoked key
+    ├── Forbidden                 403 permission_error: known caller, not allowed to do this
+    ├── NotFound                  404 not_found_error (also: a knowledge base one may not read)
+    ├── TooManyRequests           429 rate_limit_error: the caller's own limits (Retry-After)
     ├── Conflict                  409 conflict_error
     ├── DataFolderBusy            409 data folder owned by another process
     ├── LeaseLost                 409 another worker took over this worker's job
@@ -29,6 +33,7 @@ Each class carries its HTTP status and OpenAI error `type`; messages are written
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -44,6 +49,7 @@ class RagError(Exception):
 
     status_code: ClassVar[int] = 500
     error_type: ClassVar[str] = "internal_error"
+    code: ClassVar[str | None] = None  # the envelope's `code`, as OpenAI's errors carry one
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
@@ -60,6 +66,40 @@ class InvalidRequest(RagError):
 
 class UnsafeUrl(InvalidRequest):
     """A URL the SSRF guard refuses: its scheme, port, user info or an address it resolves to."""
+
+
+class PayloadTooLarge(InvalidRequest):
+    """An upload with more files or bytes than one request may carry."""
+
+    status_code = 413
+
+
+class Unauthorized(RagError):
+    """No credentials, or credentials that name nobody (unknown, expired, revoked)."""
+
+    status_code = 401
+    error_type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class Forbidden(RagError):
+    """The caller is known but its key's scopes or its grants do not allow this."""
+
+    status_code = 403
+    error_type = "permission_error"
+    code = "insufficient_permissions"
+
+
+class TooManyRequests(RagError):
+    """The caller is over its own request rate or concurrent-answer limit."""
+
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class NotFound(RagError):
@@ -186,9 +226,20 @@ class ConfigurationError(RagError):
     """The settings cannot work; raised at start-up."""
 
 
-def error_body(message: str, error_type: str, param: str | None = None) -> dict[str, Any]:
+def error_body(
+    message: str, error_type: str, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
     """The OpenAI error envelope, so that OpenAI clients show our errors properly."""
-    return {"error": {"message": message, "type": error_type, "param": param, "code": None}}
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def _headers(exc: RagError) -> dict[str, str] | None:
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    retry_after = getattr(exc, "retry_after_s", None)
+    if exc.status_code == 429 and retry_after is not None:
+        return {"Retry-After": str(max(1, math.ceil(retry_after)))}
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -199,7 +250,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             logger.error("request failed: %s", exc.message)
         return JSONResponse(
-            error_body(exc.message, exc.error_type, exc.param), status_code=exc.status_code
+            error_body(exc.message, exc.error_type, exc.param, exc.code),
+            status_code=exc.status_code,
+            headers=_headers(exc),
         )
 
     @app.exception_handler(RequestValidationError)

@@ -19,9 +19,10 @@ from rich.table import Table
 from core.errors import ConfigurationError, NotFound, RagError
 from core.observability.http import serve_metrics
 from core.observability.logs import cli_log_level, configure_logging
+from core.privacy import install_log_masking
 from finetune.lock import run_lock
 from finetune.manifest import VersionInfo
-from finetune.registry import AdapterRegistry
+from finetune.registry import AdapterRegistry, open_registry
 from finetune.rollout import Rollout, open_rollout
 from finetune.settings import FinetuneSettings
 
@@ -37,6 +38,7 @@ def _settings() -> FinetuneSettings:
 
 def _logging(level: str) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_masking()  # personal data never reaches a log line
     # Also when `kb` configured logging first (basicConfig then does nothing).
     logging.getLogger().setLevel(level.upper())
 
@@ -98,7 +100,7 @@ def run_now(log_level: str) -> None:
 @click.option("--runs", "shown", default=10, show_default=True, help="Recent runs to show.")
 def list_versions(shown: int) -> None:
     """Adapter versions (the one in service marked *) and recent runs."""
-    registry = _guarded(lambda: AdapterRegistry(_settings().adapters_dir))
+    registry = _guarded(lambda: open_registry(_settings()))
     console = Console()
     current = registry.current()
     versions = Table(title="adapter versions")
@@ -115,6 +117,7 @@ def list_versions(shown: int) -> None:
     for run in registry.runs()[-shown:] if shown else []:
         runs.add_row(run.id, run.trigger, run.status, run.version or "", run.message)
     console.print(runs)
+    registry.close()
 
 
 @cli.command()
@@ -134,10 +137,12 @@ def rollback() -> None:
 
 def _with_rollout(action: Callable[[Rollout, AdapterRegistry], T]) -> T:
     settings = _settings()
-    with run_lock(settings.run_lock):
-        registry = AdapterRegistry(settings.adapters_dir)
-        with open_rollout(settings, registry) as rollout:
-            return action(rollout, registry)
+    with (
+        run_lock(settings.run_lock),
+        open_registry(settings) as registry,
+        open_rollout(settings, registry) as rollout,
+    ):
+        return action(rollout, registry)
 
 
 def _resolve(registry: AdapterRegistry, given: str) -> str:

@@ -2,7 +2,7 @@
 
 - With an LLM: RAFT examples about the new chunks (`finetune.raft`); without one, causal-LM
   examples on their text. Well-rated answers join either way (`finetune.recipes`).
-- Every text is masked (`finetune.pii`) before any example exists, LLM replies included.
+- Every text is masked (`core.privacy`) before any example exists, LLM replies included.
 - Held-out or train is decided by a hash of the example's source chunks (else of its
   content), so an example, and every question about one chunk, stays on one side across
   runs. Earlier examples that hash to held-out are never replayed into training.
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from core.llm.client import LLMClient
+from core.privacy import PiiMasker
 from finetune.examples import Example, RatedAnswer, SourceChunk
-from finetune.pii import PiiMasker
 from finetune.raft import RaftBuilder, RaftReport
 from finetune.recipes import causal_examples, feedback_examples
 from finetune.settings import DataSettings

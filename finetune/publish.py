@@ -4,19 +4,24 @@ vLLM (started with `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`) loads an adapter und
 with `POST /v1/load_lora_adapter` and forgets it with `POST /v1/unload_lora_adapter`; loaded
 adapters are listed by `GET /v1/models` with the base model as `parent`. vLLM answers 400
 when the name is already loaded, 404 when the path holds no adapter or, on unload, when the
-name is unknown. The answer service's `GET`/`PUT /v1/model-alias` says and sets which model
-name its answers ask vLLM for. Every failure becomes UpstreamError naming the server.
+name is unknown. Every replica of a fleet gets the same adapters. The answer service's
+`GET`/`PUT /v1/model-alias` says and sets which model name its answers ask vLLM for. Every
+failure becomes UpstreamError naming the server.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
 from pydantic import BaseModel
 
 from core.errors import ConfigurationError, UpstreamError, UpstreamTimeout
+from core.llm.replicas import split_urls
 from finetune.settings import AnswerServiceSettings, VllmSettings
+
+logger = logging.getLogger(__name__)
 
 
 class _Http:
@@ -52,41 +57,80 @@ class _Http:
 
 
 class VllmAdapters:
-    """Loads, lists and unloads LoRA adapters on a running vLLM server."""
+    """Loads, lists and unloads LoRA adapters on every vLLM replica, all or none.
+
+    Several replicas (the URL setting with commas) must serve the same adapters: a load that
+    fails on one replica is undone on those this call loaded, so no replica serves a name the
+    others lack. Unloading goes to every replica, even after one failed, then reports.
+    """
 
     def __init__(self, settings: VllmSettings) -> None:
-        if not settings.url:
+        urls = split_urls(settings.url)
+        if not urls:
             raise ConfigurationError("no vLLM server is configured: set KB_FINETUNE_VLLM__URL")
         key = settings.api_key.get_secret_value() if settings.api_key else None
-        self._http = _Http("vLLM", settings.url, settings.timeout_s, key)
+        self._servers = [_Http("vLLM", url, settings.timeout_s, key) for url in urls]
 
     def close(self) -> None:
-        self._http.close()
+        for server in self._servers:
+            server.close()
 
     def loaded(self) -> dict[str, str]:
-        """Each loaded adapter's name and the path it was loaded from."""
-        response = self._http.call("GET", "models")
-        try:
-            cards = response.json()["data"]
-            return {c["id"]: c.get("root") or "" for c in cards if c.get("parent")}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise UpstreamError(f"vLLM's model list is unreadable: {exc!r}") from exc
+        """Each adapter loaded on any replica, with the path it was loaded from."""
+        names: dict[str, str] = {}
+        for server in self._servers:
+            names |= _loaded(server)
+        return names
 
     def load(self, name: str, path: str) -> None:
-        """Load the adapter folder `path` (as vLLM sees it) under `name`."""
-        self._http.call("POST", "load_lora_adapter", {"lora_name": name, "lora_path": path})
+        """Load the adapter folder `path` (as vLLM sees it) under `name` on every replica."""
+        self._load_where_missing(name, path, everywhere=True)
 
     def unload(self, name: str) -> bool:
-        """Unload `name`; False when vLLM did not have it (404)."""
-        response = self._http.call("POST", "unload_lora_adapter", {"lora_name": name}, ok=(404,))
-        return response.is_success
+        """Unload `name` everywhere; False when no replica had it (404 from each)."""
+        found, failures = False, []
+        for server in self._servers:
+            try:
+                found |= _unload(server, name)
+            except UpstreamError as exc:
+                failures.append(exc.message)
+        if failures:
+            raise UpstreamError("; ".join(failures))
+        return found
 
     def ensure_loaded(self, name: str, path: str) -> bool:
-        """Load `name` unless vLLM has it already; True when this call loaded it."""
-        if name in self.loaded():
-            return False
-        self.load(name, path)
-        return True
+        """Load `name` on each replica that lacks it; True when this call loaded it anywhere."""
+        return self._load_where_missing(name, path, everywhere=False)
+
+    def _load_where_missing(self, name: str, path: str, *, everywhere: bool) -> bool:
+        done: list[_Http] = []
+        try:
+            for server in self._servers:
+                if everywhere or name not in _loaded(server):
+                    server.call("POST", "load_lora_adapter", {"lora_name": name, "lora_path": path})
+                    done.append(server)
+        except BaseException:
+            for server in done:  # all or none: take it back where it went in
+                try:
+                    _unload(server, name)
+                except UpstreamError as exc:
+                    logger.error("could not unload %s again: %s", name, exc.message)
+            raise
+        return bool(done)
+
+
+def _loaded(server: _Http) -> dict[str, str]:
+    response = server.call("GET", "models")
+    try:
+        cards = response.json()["data"]
+        return {c["id"]: c.get("root") or "" for c in cards if c.get("parent")}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UpstreamError(f"vLLM's model list is unreadable: {exc!r}") from exc
+
+
+def _unload(server: _Http, name: str) -> bool:
+    response = server.call("POST", "unload_lora_adapter", {"lora_name": name}, ok=(404,))
+    return response.is_success
 
 
 class Alias(BaseModel):

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from core.errors import UpstreamError
 from core.llm.client import LLMClient
 from core.llm.prompts import NOT_IN_KB
+from core.privacy import PiiMasker
 from finetune.examples import Example, SourceChunk, passages_prompt
-from finetune.pii import PiiMasker
 from finetune.settings import DataSettings
 
 logger = logging.getLogger(__name__)

@@ -6,12 +6,15 @@ Layout under `root`:
     adapters/.tmp-*       a version being written (removed on open if a crash left one)
     registry.json         statuses, current and previous version, runs log
     .registry.json.*.tmp  a state being written (removed on open)
-    .lock                 flock held while writing, so a CLI command and a run never interleave
+    .lock                 flock held while a version folder is written
+    .state.lock           flock held while registry.json is changed (embedded)
+
+The state (statuses, current and previous version, runs log) is kept by a `StateStore`:
+`registry.json` here when embedded, the shared metadata store in services mode.
 
 A version is written into a temporary folder beside the others, every file fsynced and made
 read-only, then renamed into place: a folder under its version name is always complete.
-`registry.json` is replaced with `os.replace` after an fsync, so it is always the old or the
-new state. A version folder whose registration a crash prevented is listed as a candidate.
+A version folder whose registration a crash prevented is listed as a candidate.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core.db.engine import Database
+from core.db.migrate import upgrade
 from core.errors import Conflict, InvalidRequest, NotFound
 from finetune.manifest import (
     Manifest,
@@ -40,18 +45,12 @@ from finetune.manifest import (
     version_name,
     version_number,
 )
+from finetune.settings import FinetuneSettings
+from finetune.state import DatabaseState, FileState, StateStore, fsync_path
 
 STATE = "registry.json"
 RESERVED = ("manifest.json", "eval.json")
 MAX_RUNS = 500
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -61,15 +60,15 @@ def _write_json(path: Path, data: Any) -> None:
 class AdapterRegistry:
     """Adapter versions under `root` and their registry; safe against crashes at any point."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, state: StateStore | None = None) -> None:
+        """`state` defaults to `registry.json` in `root`."""
         self.root = root
         self._adapters = root / "adapters"
         self._adapters.mkdir(parents=True, exist_ok=True)
         with self._locked():
             for leftover in self._adapters.glob(".tmp-*"):
                 shutil.rmtree(leftover, ignore_errors=True)
-            for leftover in root.glob(f".{STATE}.*.tmp"):
-                leftover.unlink(missing_ok=True)
+            self._store = state or FileState(root)
 
     def create_version(
         self,
@@ -93,8 +92,7 @@ class AdapterRegistry:
             raise InvalidRequest("a new version starts as a candidate; promote it with set_current")
         if parent is not None:
             self.get(parent)
-        with self._locked():
-            state = self._state()
+        with self._locked(), self._store.update() as state:
             now = dt.datetime.now(dt.UTC)
             names = [*state.versions, *(p.name for p in self._adapters.iterdir())]
             numbers = [version_number(name) or 0 for name in names]
@@ -106,8 +104,17 @@ class AdapterRegistry:
             )  # fmt: skip
             self._write_version(adapter_dir, version, manifest, eval_report)
             state.versions[version] = VersionEntry(status=status)
-            self._save(state)
         return self.get(version)
+
+    def __enter__(self) -> AdapterRegistry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the state store's connections."""
+        self._store.close()
 
     def list_versions(self) -> list[VersionInfo]:
         """Every complete version, oldest first."""
@@ -138,18 +145,15 @@ class AdapterRegistry:
         if status == "promoted":
             raise InvalidRequest("promote a version with set_current")
         self.get(version)
-        with self._locked():
-            state = self._state()
+        with self._store.update() as state:
             if state.current == version:
                 raise Conflict(f"{version} is in service; promote another or roll back first")
             state.versions[version] = VersionEntry(status=status)
-            self._save(state)
 
     def set_current(self, version: str) -> None:
         """Put `version` in service; the one it replaces becomes `previous` (and retired)."""
         self.get(version)
-        with self._locked():
-            state = self._state()
+        with self._store.update() as state:
             if state.current == version:
                 return
             if state.current:
@@ -157,27 +161,22 @@ class AdapterRegistry:
                 state.previous = state.current
             state.current = version
             state.versions[version] = VersionEntry(status="promoted")
-            self._save(state)
 
     def rollback(self) -> str:
         """Put `previous` back in service and retire the current one; returns the version."""
-        with self._locked():
-            state = self._state()
+        with self._store.update() as state:
             if not state.previous or not state.current:
                 raise Conflict("there is no previous version to roll back to")
             state.versions[state.current] = VersionEntry(status="retired")
             state.versions[state.previous] = VersionEntry(status="promoted")
             state.current, state.previous = state.previous, None
-            self._save(state)
             return state.current
 
     def record_run(self, run: RunRecord) -> None:
         """Add a run to the log, or update it (same id); the log keeps the last 500."""
-        with self._locked():
-            state = self._state()
+        with self._store.update() as state:
             state.runs = [r for r in state.runs if r.id != run.id] + [run]
             state.runs = state.runs[-MAX_RUNS:]
-            self._save(state)
 
     def runs(self) -> list[RunRecord]:
         """The runs log, oldest first."""
@@ -194,32 +193,16 @@ class AdapterRegistry:
             for path in temporary.rglob("*"):
                 if path.is_file():
                     path.chmod(0o444)  # immutable from now on, against accidents
-                _fsync(path)
-            _fsync(temporary)
+                fsync_path(path)
+            fsync_path(temporary)
             os.rename(temporary, self._adapters / version)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        _fsync(self._adapters)
+        fsync_path(self._adapters)
 
     def _state(self) -> RegistryState:
-        try:
-            return RegistryState.model_validate_json((self.root / STATE).read_text("utf-8"))
-        except FileNotFoundError:
-            return RegistryState()
-
-    def _save(self, state: RegistryState) -> None:
-        temporary = self.root / f".{STATE}.{uuid.uuid4().hex}.tmp"
-        try:
-            with temporary.open("w", encoding="utf-8") as file:
-                file.write(state.model_dump_json(indent=1))
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.root / STATE)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        _fsync(self.root)
+        return self._store.load()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -229,3 +212,22 @@ class AdapterRegistry:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def open_registry(settings: FinetuneSettings) -> AdapterRegistry:
+    """The registry of `settings.adapters_dir`, its state where the settings say.
+
+    In the shared metadata store when `database_url` names one (taking over an embedded
+    `registry.json` once), else `registry.json` on disk.
+    """
+    if settings.database_url is None:
+        return AdapterRegistry(settings.adapters_dir)
+    db = Database(settings.database_url)
+    try:
+        upgrade(db)
+        state = DatabaseState(db)
+        state.import_legacy(settings.adapters_dir)
+    except BaseException:
+        db.close()
+        raise
+    return AdapterRegistry(settings.adapters_dir, state)

@@ -37,7 +37,7 @@ from finetune.collect import Collector
 from finetune.cycle import DATASETS, WORK, Cycle
 from finetune.lock import Busy, run_lock
 from finetune.manifest import Cursor, RunRecord, RunStatus
-from finetune.registry import AdapterRegistry
+from finetune.registry import AdapterRegistry, open_registry
 from finetune.rollout import open_rollout
 from finetune.settings import FinetuneSettings
 
@@ -82,7 +82,11 @@ def last_cursor(runs: list[RunRecord]) -> Cursor:
 
 
 def _run(settings: FinetuneSettings, trigger: str) -> RunOutcome:
-    registry = AdapterRegistry(settings.adapters_dir)
+    with open_registry(settings) as registry:
+        return _run_with(settings, registry, trigger)
+
+
+def _run_with(settings: FinetuneSettings, registry: AdapterRegistry, trigger: str) -> RunOutcome:
     _settle(registry, settings.adapters_dir)
     now = dt.datetime.now(dt.UTC)
     record = RunRecord(

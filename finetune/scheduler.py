@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from core.errors import RagError
 from finetune.crontab import cron_trigger
 from finetune.lock import Busy, run_lock
-from finetune.registry import AdapterRegistry
+from finetune.registry import open_registry
 from finetune.rollout import open_rollout
 from finetune.runner import run_once
 from finetune.settings import FinetuneSettings
@@ -73,7 +73,8 @@ def reconcile(settings: FinetuneSettings) -> None:
     try:
         with (
             run_lock(settings.run_lock),
-            open_rollout(settings, AdapterRegistry(settings.adapters_dir)) as rollout,
+            open_registry(settings) as registry,
+            open_rollout(settings, registry) as rollout,
         ):
             rollout.reconcile()
     except Busy:

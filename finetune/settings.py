@@ -159,7 +159,8 @@ class VllmSettings(BaseModel):
     url: str | None = Field(
         None,
         description="vLLM's OpenAI base URL including /v1, e.g. http://vllm:8000/v1 (the "
-        "load/unload endpoints live under it); unset: runs fail, nothing can be published.",
+        "load/unload endpoints live under it); several replicas separated by commas, each gets "
+        "every adapter or none does; unset: runs fail, nothing can be published.",
     )
     api_key: SecretStr | None = Field(None, description="vLLM's --api-key, if it has one.")
     timeout_s: float = Field(
@@ -243,6 +244,12 @@ class FinetuneSettings(BaseSettings):
     )
     adapters_dir: Path = Field(
         default_factory=finetune_dir, description="Adapter versions, datasets and the registry."
+    )
+    database_url: str | None = Field(
+        None,
+        description="The shared metadata store (the same URL as KB_DATABASE_URL, e.g. "
+        "postgresql://...): the registry's state and the collection cursor live there, so any "
+        "host can run, promote or roll back; unset: registry.json in adapters_dir.",
     )
     llm: LLMSettings = Field(
         default_factory=LLMSettings,

@@ -11,6 +11,7 @@ import uvicorn
 
 from core.observability.http import serve_metrics
 from core.observability.logs import cli_log_level, configure_logging
+from core.privacy import install_log_masking
 from ingest.app import create_app, watch_backlog
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
@@ -25,6 +26,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
 
 
 @cli.command()

@@ -16,8 +16,12 @@ UPLOAD_BATCH_FILES = 32
 class IngestClient:
     """Talks to a running server's `/v1/knowledge-bases` and `/v1/jobs` routes."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = 60.0) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout_s))
+    def __init__(
+        self, base_url: str, *, timeout_s: float = 60.0, headers: dict[str, str] | None = None
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url, timeout=httpx.Timeout(timeout_s), headers=headers
+        )
 
     async def __aenter__(self) -> IngestClient:
         return self

@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ from core.observability.metrics import (
     INGEST_FILES,
     INGEST_STAGE_DURATION,
 )
-from core.sparse import Bm25Encoder
+from core.privacy import PiiMasker, PrivacySettings
+from core.sparse import SparseEncoders
 from core.store import ChunkPoint, VectorStore, Where
 from ingest.chunker import Chunker, TextChunk
 from ingest.document import ParsedDocument
@@ -72,22 +73,25 @@ class Ingestor:
         parsers: ParserSet,
         chunker: Chunker,
         embedder: Embedder,
-        bm25: Bm25Encoder,
+        sparse: SparseEncoders,
+        sparse_spec: str,
         store: VectorStore,
         registry: Registry,
         originals: Originals,
         max_file_bytes: int,
         batch_size: int = 64,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         self._parsers = parsers
         self._chunker = chunker
         self._embedder = embedder
-        self._bm25 = bm25
+        self._sparse, self._sparse_spec = sparse, sparse_spec
         self._store = store
         self._registry = registry
         self._originals = originals
         self._max_file_bytes = max_file_bytes
         self._batch_size = batch_size
+        self._privacy = privacy or PrivacySettings()
 
     async def ingest(
         self,
@@ -184,6 +188,13 @@ class Ingestor:
         chunks: Sequence[TextChunk],
         sink: ProgressSink,
     ) -> None:
+        if self._privacy.masks_stored(stored.kb):
+            # Masked before embedding: neither vectors, BM25 terms nor payloads hold the data.
+            masker = PiiMasker()
+            chunks = [replace(chunk, text=masker.mask(chunk.text)) for chunk in chunks]
+        # A knowledge base keeps the tokenizer it was first encoded with (see core.sparse).
+        spec = await asyncio.to_thread(self._registry.sparse_spec, stored.kb, self._sparse_spec)
+        bm25 = self._sparse.encoder(spec)
         for start in range(0, len(chunks), self._batch_size):
             batch = chunks[start : start + self._batch_size]
             texts = [chunk.text for chunk in batch]
@@ -193,7 +204,7 @@ class Ingestor:
                 ChunkPoint(
                     id=str(uuid.uuid5(_POINT_NAMESPACE, f"{stored.generation}:{start + i}")),
                     dense=vector,
-                    sparse=self._bm25.document(chunk.text),
+                    sparse=bm25.document(chunk.text),
                     payload=_payload(stored, document, chunk, start + i),
                 )
                 for i, (chunk, vector) in enumerate(zip(batch, dense, strict=True))

@@ -38,8 +38,11 @@ from core.db.schema import (
     utc_now,
 )
 from core.errors import ConfigurationError, Conflict, InvalidRequest, LeaseLost, NotFound
+from core.sparse import UNRECORDED_VERSION, words_digest
 from core.store import Visibility
 
+SPARSE_KEY = "sparse:"  # meta key of a knowledge base's BM25 tokenizer spec
+WORDS_KEY = "sparse-words:"  # meta key of a dictionary word list, by digest
 KB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CLOCK = "registry"
 
@@ -184,6 +187,7 @@ class Registry:
                 self._hide(conn, generation, name, doc_id, "retired")
             conn.execute(documents.delete().where(documents.c.kb == name))
             conn.execute(knowledge_bases.delete().where(knowledge_bases.c.name == name))
+            conn.execute(meta.delete().where(meta.c.key == SPARSE_KEY + name))
         return [generation for _, generation in rows]
 
     # -- documents -------------------------------------------------------------------------
@@ -221,17 +225,65 @@ class Registry:
         return record.generation
 
     # -- index identity --------------------------------------------------------------------
-    def check_index(self, signature: str) -> None:
-        """Refuse to mix vectors of another embedding model or tokenizer into this index."""
+    def check_index(self, embedding: str) -> None:
+        """Refuse to mix vectors of another embedding model into this index.
+
+        Registries from before per-knowledge-base tokenizers stored "<model> + <tokenizer>"
+        here: their knowledge bases are recorded with that tokenizer, and keep it.
+        """
         with self._db.write() as conn:
             stored = conn.execute(select(meta.c.value).where(meta.c.key == "index")).scalar()
             has_documents = conn.execute(select(documents.c.id).limit(1)).first() is not None
-            if stored is not None and stored != signature and has_documents:
+            stored_embedding, plus, stored_sparse = (stored or "").partition(" + ")
+            if stored is not None and stored_embedding != embedding and has_documents:
                 raise ConfigurationError(
-                    f"this index was built with {stored}, but this configuration embeds with "
-                    f"{signature}: use a new data folder (or database) and ingest again"
+                    f"this index was built with {stored_embedding}, but this configuration "
+                    f"embeds with {embedding}: use a new data folder (or database) and ingest "
+                    "again"
                 )
-            self._upsert(conn, meta, {"key": "index", "value": signature}, ["key"])
+            if has_documents and (stored is None or plus):
+                self._record_legacy(conn, stored_sparse or UNRECORDED_VERSION)
+            self._upsert(conn, meta, {"key": "index", "value": embedding}, ["key"])
+
+    def _record_legacy(self, conn: Connection, version: str) -> None:
+        recorded = set(
+            conn.execute(select(meta.c.key).where(meta.c.key.like("sparse:%"))).scalars()
+        )
+        with_documents = conn.execute(select(documents.c.kb).distinct()).scalars().all()
+        for kb in with_documents:
+            if SPARSE_KEY + kb not in recorded:
+                conn.execute(meta.insert().values(key=SPARSE_KEY + kb, value=version))
+        tick(conn)
+
+    # -- BM25 tokenizers -------------------------------------------------------------------
+    def sparse_spec(self, kb: str, wanted: str) -> str:
+        """The tokenizer `kb` is encoded with: the one recorded, else `wanted`, recorded now."""
+        found = self.visibility().sparse.get(kb)
+        if found is not None:
+            return found
+        insert = pg_insert if not self._db.is_sqlite else sqlite_insert
+        with self._db.write() as conn:
+            tick(conn)
+            row = {"key": SPARSE_KEY + kb, "value": wanted}
+            conn.execute(insert(meta).values(**row).on_conflict_do_nothing(index_elements=["key"]))
+            stored = conn.execute(select(meta.c.value).where(meta.c.key == row["key"])).scalar()
+        return str(stored)
+
+    def save_words(self, words: list[str]) -> str:
+        """Keep a dictionary word list in the shared store; returns the digest naming it."""
+        digest = words_digest(words)
+        text = "\n".join(sorted(set(words)))
+        with self._db.write() as conn:
+            self._upsert(conn, meta, {"key": WORDS_KEY + digest, "value": text}, ["key"])
+        return digest
+
+    def load_words(self, digest: str) -> list[str]:
+        with self._db.read() as conn:
+            text = conn.execute(select(meta.c.value).where(meta.c.key == WORDS_KEY + digest))
+            found = text.scalar()
+        if found is None:
+            raise ConfigurationError(f"the BM25 dictionary {digest} is missing from the store")
+        return [w for w in str(found).split("\n") if w]
 
     # -- generations -----------------------------------------------------------------------
     def stage(self, generation: str, kb: str, doc_id: str, task: str | None = None) -> int:
@@ -287,7 +339,13 @@ class Registry:
             value = int(clock_now.scalar_one())
             hidden = conn.execute(select(hidden_generations.c.generation)).scalars().all()
             kbs = conn.execute(select(knowledge_bases.c.name, knowledge_bases.c.version)).all()
-        snapshot = Visibility(value, frozenset(hidden), {name: int(v) for name, v in kbs})
+            specs = conn.execute(
+                select(meta.c.key, meta.c.value).where(meta.c.key.like("sparse:%"))
+            )
+            sparse = {key.removeprefix(SPARSE_KEY): value for key, value in specs}
+        snapshot = Visibility(
+            value, frozenset(hidden), {name: int(v) for name, v in kbs}, sparse=sparse
+        )
         with self._lock:
             if self._cached is None or (self._cached.clock or 0) <= value:
                 self._cached = snapshot

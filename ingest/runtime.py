@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from core.db.engine import Database, database_url
 from core.db.migrate import upgrade
 from core.embeddings import Embedder, open_embedder
-from core.sparse import SPARSE_VERSION, Bm25Encoder
+from core.sparse import SPARSE_VERSION, SparseEncoders, spec
 from core.store import VectorStore, open_store
 from ingest.chunker import Chunker
 from ingest.datafolder import DataFolder
@@ -47,7 +47,7 @@ class IngestRuntime:
     embedder: Embedder
     parsers: ParserSet
     chunker: Chunker
-    bm25: Bm25Encoder
+    sparse: SparseEncoders
     ingestor: Ingestor
     purger: Purger
     worker: Worker
@@ -92,8 +92,11 @@ class IngestRuntime:
             # engine is only used after its vectors matched torch's (cosine >= 0.99 on every
             # text of a fixed sample; fp32 differs by ~1e-6), so an index built on one is
             # queried correctly on another, and folders made before the ONNX engines stay valid.
-            signature = f"{model.name} ({model.dimension}d) + {SPARSE_VERSION}"
-            await asyncio.to_thread(registry.check_index, signature)
+            # The BM25 tokenizer is not in it either: each knowledge base records its own.
+            await asyncio.to_thread(registry.check_index, f"{model.name} ({model.dimension}d)")
+            words = settings.sparse.dictionary_words()
+            if words:
+                await asyncio.to_thread(registry.save_words, words)
         except BaseException:
             db.close()
             raise
@@ -102,12 +105,13 @@ class IngestRuntime:
         parsers = ParserSet.from_settings(settings)
         max_tokens = min(settings.chunk.max_tokens, model.max_tokens)
         chunker = Chunker(model.token_spans, max_tokens, settings.chunk.overlap_tokens)
-        bm25 = Bm25Encoder()
+        sparse = SparseEncoders(registry.load_words)
         originals = Originals(settings.originals_path)
         ingestor = Ingestor(
-            parsers=parsers, chunker=chunker, embedder=model, bm25=bm25, store=store,
+            parsers=parsers, chunker=chunker, embedder=model, sparse=sparse,
+            sparse_spec=spec(SPARSE_VERSION, words), store=store,
             registry=registry, originals=originals, max_file_bytes=settings.max_file_bytes,
-            batch_size=settings.embedding.batch_size,
+            batch_size=settings.embedding.batch_size, privacy=settings.privacy,
         )  # fmt: skip
         jobs = JobStore(db, registry)
         purger = Purger(registry, store, originals, settings.worker.purge_grace_s)
@@ -120,7 +124,7 @@ class IngestRuntime:
         worker = Worker(jobs, ingestor, purger, uploads, settings.worker)
         return cls(
             settings, folder, db, registry, jobs, uploads, originals, store, model, parsers,
-            chunker, bm25, ingestor, purger, worker,
+            chunker, sparse, ingestor, purger, worker,
         )  # fmt: skip
 
     def submit(self, kb: str, files: list[JobFile], job_id: str) -> Job:

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.errors import ConfigurationError
+from core.privacy.settings import PrivacySettings
 from core.settings import EmbeddingSettings, LogSettings, StoreSettings, default_data_dir
 
 MIB = 1024 * 1024
@@ -55,6 +57,28 @@ class ChunkSettings(BaseModel):
         240, ge=16, description="Upper bound per chunk; capped by the model's window."
     )
     overlap_tokens: int = Field(32, ge=0, description="Tokens repeated from the previous chunk.")
+
+
+class SparseSettings(BaseModel):
+    """The BM25 side: words the Chinese segmenter must keep whole."""
+
+    user_dictionary: Path | None = Field(
+        None,
+        description="A jieba-style dictionary (one word per line, optional frequency and tag "
+        "after it; '#' starts a comment). It applies to knowledge bases created after it is "
+        "set; each one keeps the words it was first encoded with.",
+    )
+
+    def dictionary_words(self) -> list[str]:
+        if self.user_dictionary is None:
+            return []
+        try:
+            lines = self.user_dictionary.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read the BM25 user dictionary {self.user_dictionary}: {exc}"
+            ) from exc
+        return sorted({line.split()[0] for line in lines if line.strip() and line[0] != "#"})
 
 
 class WorkerSettings(BaseModel):
@@ -109,15 +133,23 @@ class IngestSettings(BaseSettings):
     )
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     max_file_bytes: int = Field(100 * MIB, ge=1, description="Files over this size are refused.")
+    max_upload_files: int = Field(
+        200, ge=1, le=1000, description="Files one upload request may carry (413 above)."
+    )
+    max_upload_bytes: int = Field(
+        1024 * MIB, ge=1, description="Bytes one upload request may carry (413 above)."
+    )
     max_unzipped_bytes: int = Field(
         500 * MIB, ge=1, description="Bound on a DOCX's decompressed size (zip bombs)."
     )
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
+    sparse: SparseSettings = Field(default_factory=SparseSettings)
     tika: TikaSettings = Field(default_factory=TikaSettings)
     native_tika: NativeTikaSettings = Field(default_factory=NativeTikaSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     log: LogSettings = Field(default_factory=LogSettings)
     # The documented short names also work, as operators expect from the compose file.
     tika_url: str | None = Field(

@@ -12,7 +12,7 @@ import httpx
 from core.errors import InvalidRequest, NotFound, RagError
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
-from kb.local_or_remote import local_or_remote
+from kb.local_or_remote import local_or_remote, server_headers
 from search_proxy.settings import SearchProxySettings
 from serving.app import build_chat, build_retriever
 from serving.chat.protocol import ChatCompletion, ChatCompletionRequest, ChatMessage, WebCitation
@@ -66,7 +66,9 @@ async def ask(
                 await service.aclose()
 
     async def remote(url: str) -> ChatCompletion:
-        async with httpx.AsyncClient(base_url=url, timeout=settings.upstream_timeout_s) as http:
+        async with httpx.AsyncClient(
+            base_url=url, timeout=settings.upstream_timeout_s, headers=server_headers()
+        ) as http:
             body = request.model_dump(mode="json", exclude_none=True)
             response = await http.post("/v1/chat/completions", json=body)
         if response.is_success:

@@ -11,10 +11,13 @@ import click
 from rich.console import Console
 
 from core.errors import RagError
+from core.privacy import install_log_masking
 from finetune.cli import cli as finetune_cli
 from ingest.cli import worker
 from ingest.outcome import Outcome
+from kb.access_command import grants, groups, keys, users
 from kb.ask_command import ask_command
+from kb.audit_command import audit_command
 from kb.eval_command import eval_command
 from kb.ingest_command import collect, run_ingest
 from kb.progress import summary
@@ -30,6 +33,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
 
 
 class _FilesUnlessNamed(click.Group):
@@ -73,3 +77,6 @@ cli.add_command(search_command)
 cli.add_command(search_proxy_cli)
 cli.add_command(eval_command)
 cli.add_command(finetune_cli)
+for access in (users, groups, keys, grants):
+    cli.add_command(access)
+cli.add_command(audit_command)

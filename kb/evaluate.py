@@ -94,7 +94,7 @@ async def run_eval(
         await runtime.purger.purge(grace_s=0)
         ids = {_file_name(doc_id): doc_id for doc_id in beir.corpus}
         retriever = HybridRetriever(
-            store=runtime.store, embedder=runtime.embedder, bm25=runtime.bm25,
+            store=runtime.store, embedder=runtime.embedder, sparse=runtime.sparse,
             visibility=runtime.registry.visibility, settings=retrieval,
         )  # fmt: skip
         results: dict[str, Scores] = {}

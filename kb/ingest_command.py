@@ -14,7 +14,7 @@ from ingest.outcome import FileResult, Outcome
 from ingest.protocol import JobFileOut
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
-from kb.local_or_remote import local_or_remote
+from kb.local_or_remote import local_or_remote, server_headers
 from kb.progress import BarProgress
 
 POLL_S = 0.5
@@ -98,7 +98,7 @@ async def _ingest_remote(
 ) -> list[FileResult]:
     results: list[FileResult] = []
     pages_before = chunks_before = 0
-    async with IngestClient(url) as client:
+    async with IngestClient(url, headers=server_headers()) as client:
         await client.ensure_kb(kb)
         with BarProgress(console, len(files)) as bar:
             for start in range(0, len(files), UPLOAD_BATCH_FILES):

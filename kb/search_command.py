@@ -14,7 +14,7 @@ from rich.table import Table
 from core.errors import RagError
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
-from kb.local_or_remote import local_or_remote
+from kb.local_or_remote import local_or_remote, server_headers
 from retrieval.protocol import Hit, Mode, RetrieveRequest, RetrieveResponse
 from serving.app import build_retriever
 from serving.settings import ServingSettings
@@ -30,7 +30,7 @@ async def search(settings: IngestSettings, request: RetrieveRequest) -> list[Hit
         )
 
     async def remote(url: str) -> list[Hit]:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        async with httpx.AsyncClient(base_url=url, timeout=60, headers=server_headers()) as http:
             response = await http.post("/v1/retrieve", json=request.model_dump(mode="json"))
         if not response.is_success:
             raise RagError(

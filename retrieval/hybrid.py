@@ -10,7 +10,7 @@ from typing import Any
 from core.embeddings import Embedder
 from core.errors import InvalidRequest, NotFound
 from core.observability.metrics import RETRIEVAL_DURATION
-from core.sparse import Bm25Encoder
+from core.sparse import SparseEncoders
 from core.store import ScoredChunk, VectorQuery, VectorStore, Visibility
 from retrieval.dedup import collapse
 from retrieval.protocol import Hit, Mode
@@ -50,12 +50,12 @@ class HybridRetriever:
         *,
         store: VectorStore,
         embedder: Embedder,
-        bm25: Bm25Encoder,
+        sparse: SparseEncoders,
         visibility: Callable[[], Visibility],
         settings: RetrievalSettings,
         reranker: Reranker | None = None,
     ) -> None:
-        self._store, self._embedder, self._bm25 = store, embedder, bm25
+        self._store, self._embedder, self._sparse = store, embedder, sparse
         self._visibility = visibility
         self._settings, self._reranker = settings, reranker
 
@@ -94,7 +94,11 @@ class HybridRetriever:
         dense = None
         if mode is not Mode.SPARSE:
             dense = await asyncio.to_thread(self._embedder.embed_query, query)
-        sparse = self._bm25.query(query) if mode is not Mode.DENSE else None
+        sparse = None
+        if mode is not Mode.DENSE:
+            # Each knowledge base is queried with the tokenizer its chunks were encoded with.
+            specs = [visible.sparse[kb] for kb in kbs if kb in visible.sparse]
+            sparse = self._sparse.query(query, specs)
         dense_weight = s.cjk_dense_weight if cjk_share(query) >= 0.3 else s.dense_weight
         return VectorQuery(
             visible.where(kbs), limit=limit,

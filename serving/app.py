@@ -8,6 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core import health
+from core.audit import AuditLog
+from core.auth.authenticator import Authenticator, check_bind
+from core.auth.limits import Limiter
+from core.auth.scope import scoped
 from core.cache.factory import open_cache
 from core.cache.protocol import Cache
 from core.cache.redis import RedisCache
@@ -25,10 +29,14 @@ from retrieval.rerank import CrossEncoderReranker
 from retrieval.routes import router as retrieval_router
 from search_proxy.protocol import WebSearch
 from search_proxy.settings import SearchProxySettings
+from serving.access import router as access_router
+from serving.audit.recorder import AuditRecorder
+from serving.audit.routes import router as audit_router
 from serving.chat.cache import AnswerCache
 from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
+from serving.chat.support import SupportChecker
 from serving.feedback.routes import router as feedback_router
 from serving.feedback.store import FeedbackStore
 from serving.model_alias import ModelAlias
@@ -38,13 +46,16 @@ from serving.web_search import open_web_search
 
 
 def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> HybridRetriever:
-    """Retrieval over the runtime's store, seeing what its registry says is live."""
+    """Retrieval over the runtime's store, seeing what its registry says is live.
+
+    Each search sees only what the current caller may read (`core.auth.scope`).
+    """
     model = settings.retrieval.reranker_model
     return HybridRetriever(
         store=runtime.store,
         embedder=runtime.embedder,
-        bm25=runtime.bm25,
-        visibility=runtime.registry.visibility,
+        sparse=runtime.sparse,
+        visibility=scoped(runtime.registry.visibility),
         settings=settings.retrieval,
         reranker=CrossEncoderReranker(model) if model else None,
     )
@@ -75,24 +86,38 @@ def build_chat(
             runtime.embedder,
             sentences=chat.extractive_sentences,
             min_similarity=chat.extractive_min_similarity,
+            tokenizer=runtime.sparse.encoder().tokenizer,
         ),
-        visibility=runtime.registry.visibility,
+        visibility=scoped(runtime.registry.visibility),
         settings=chat,
         llm=llm,
         web=web,
         web_settings=settings.web,
+        support=(
+            SupportChecker(
+                runtime.embedder,
+                tokenizer=runtime.sparse.encoder().tokenizer,
+                threshold=chat.citation_threshold,
+            )
+            if chat.citation_check
+            else None
+        ),
         cache=answers,
+        privacy=settings.privacy,
     )
 
 
 def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], None]:
     def attach(app: FastAPI, runtime: IngestRuntime) -> None:
         data = runtime.settings.data_dir
+        app.state.auth = Authenticator(settings.auth, runtime.db)
         app.state.retriever = build_retriever(runtime, settings)
         app.state.model_alias = ModelAlias(runtime.db, settings.llm.model)
         app.state.model_alias.import_legacy(data)
         app.state.feedback = FeedbackStore(runtime.db)
         app.state.feedback.import_legacy(data)
+        app.state.audit = AuditLog(runtime.db, settings.audit)
+        app.state.audit.prune()  # retention; the chain stays verifiable
         app.state.chat = build_chat(
             runtime, app.state.retriever, settings, app.state.web, app.state.cache
         )
@@ -117,12 +142,20 @@ def _answering(
                 if cache.enabled
                 else None
             )
-            async with lifespan(app):
-                try:
-                    yield
-                finally:
-                    if (chat := getattr(app.state, "chat", None)) is not None:
-                        await chat.aclose()
+            # Its own cache: limits must count even when answers are not cached.
+            limits = await open_cache(
+                settings.redis_url, prefix=settings.redis_prefix, max_entries=100_000
+            )
+            app.state.limiter = Limiter(limits, settings.auth)
+            try:
+                async with lifespan(app):
+                    try:
+                        yield
+                    finally:
+                        if (chat := getattr(app.state, "chat", None)) is not None:
+                            await chat.aclose()
+            finally:
+                await app.state.limiter.close()
 
     return wrapped
 
@@ -154,7 +187,9 @@ def create_app(
     """Ingestion, retrieval and answers in this process, over the configured store and parsers.
 
     `search` configures an in-process web search proxy, used when `settings.web.url` names none.
+    Without authentication configured it only serves loopback (ConfigurationError otherwise).
     """
+    check_bind(settings.auth, settings.host)
     lifespan = _answering(
         ingest_lifespan(
             ingest, server_url=settings.local_url, embedder=embedder, on_ready=_on_ready(settings)
@@ -168,6 +203,9 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Around every route, so that it times whole responses and sees what every layer left in
+    # state; `instrument`'s request-id and metrics middleware, added after, wraps it in turn.
+    app.add_middleware(AuditRecorder)
     instrument(app, "serving", serving_checks(settings, ingest))
     app.include_router(health.router)
     app.include_router(ingest_router)
@@ -175,4 +213,6 @@ def create_app(
     app.include_router(chat_router)
     app.include_router(feedback_router)
     app.include_router(alias_router)
+    app.include_router(access_router)
+    app.include_router(audit_router)
     return app

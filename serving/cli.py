@@ -8,7 +8,10 @@ from pathlib import Path
 import click
 import uvicorn
 
+from core.auth.authenticator import check_bind
+from core.errors import ConfigurationError
 from core.observability.logs import cli_log_level, configure_logging
+from core.privacy import install_log_masking
 from ingest.settings import IngestSettings
 from search_proxy.settings import SearchProxySettings
 from serving.app import create_app
@@ -35,6 +38,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Serve the API (docs at /docs, health at /healthz)."""
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = ServingSettings(**overrides)  # type: ignore[arg-type]
+    try:
+        check_bind(settings.auth, settings.host)
+    except ConfigurationError as exc:
+        raise click.ClickException(exc.message) from exc
     configure_logging(settings.log, cli_log_level())
     ingest = ingest_settings(data_dir)
     click.echo(
@@ -52,6 +59,7 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    install_log_masking()  # personal data never reaches a log line
 
 
 cli.add_command(serve)

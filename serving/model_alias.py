@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from core.auth.dependency import AdminDep, authenticate
 from core.db.engine import Database
 from core.db.schema import shared_state, utc_now
 from core.errors import ConfigurationError
@@ -79,7 +80,7 @@ class ModelAlias:
         return AliasOut(alias=self.alias, model=self.model)
 
 
-router = APIRouter(prefix="/v1", tags=["model alias"])
+router = APIRouter(prefix="/v1", tags=["model alias"], dependencies=[Depends(authenticate)])
 
 
 def _alias(request: Request) -> ModelAlias:
@@ -97,7 +98,7 @@ async def get_alias(alias: AliasDep) -> AliasOut:
 
 
 @router.put("/model-alias")
-async def put_alias(body: AliasIn, alias: AliasDep) -> AliasOut:
-    """Point the alias at a served model (a promoted LoRA adapter), or back with null."""
+async def put_alias(body: AliasIn, alias: AliasDep, _: AdminDep) -> AliasOut:
+    """Point the alias at a served model (a promoted LoRA adapter), or back with null (admin)."""
     alias.point(body.model)
     return alias.out()

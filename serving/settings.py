@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.audit.settings import AuditSettings
+from core.auth.settings import AuthSettings
 from core.llm.settings import LLMSettings
+from core.privacy.settings import PrivacySettings
 from core.settings import LogSettings
 from retrieval.settings import RetrievalSettings
 
@@ -28,6 +31,14 @@ class ChatSettings(BaseModel):
         le=1,
         description="Below this query-sentence cosine similarity, an extractive answer says the "
         "knowledge base does not say instead of quoting unrelated sentences.",
+    )
+    citation_check: bool = Field(
+        True,
+        description="Check each cited claim against its passage: every citation gets "
+        "`supported` and `support`, and an unsupported one a warning.",
+    )
+    citation_threshold: float = Field(
+        0.5, ge=0, le=1, description="Support score below which a citation is unsupported."
     )
 
 
@@ -78,11 +89,17 @@ class ServingSettings(BaseSettings):
     redis_prefix: str = Field(
         "kb:", description="Prefix of every Redis key, so that deployments can share a Redis."
     )
+    api_key: SecretStr | None = Field(
+        None, description="The key `kb` commands send to a running server that requires one."
+    )
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     cache: AnswerCacheSettings = Field(default_factory=AnswerCacheSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @property

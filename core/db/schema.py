@@ -158,3 +158,99 @@ shared_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
 )
+
+# -- identities and access (revision 0003) ------------------------------------------------
+# A user is a name the organisation knows (an API key's owner, or an OIDC token's subject);
+# `is_admin` users whose key carries the `admin` scope manage keys, users, groups and more.
+users = Table(
+    "users",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("is_admin", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Text, nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("created_at", Text, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_name", Text, ForeignKey("groups.name", ondelete="CASCADE"), primary_key=True),
+    Column("user_name", Text, ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    Index("group_members_user", "user_name"),
+)
+
+# Only a hash of each key's secret is kept: the key itself is shown once, when created.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_name", Text, ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("scopes", Text, nullable=False),  # space-separated: read ingest admin
+    Column("label", Text, nullable=False, server_default=""),
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text),
+    Column("revoked_at", Text),
+    Index("api_keys_user", "user_name"),
+)
+
+# Per-knowledge-base grants to a user or a group; they go with their knowledge base.
+kb_grants = Table(
+    "kb_grants",
+    metadata,
+    Column("kb", Text, ForeignKey("knowledge_bases.name", ondelete="CASCADE"), primary_key=True),
+    Column("subject_kind", Text, primary_key=True),
+    Column("subject", Text, primary_key=True),
+    Column("level", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    CheckConstraint("subject_kind IN ('user', 'group')", name="kb_grants_kind"),
+    CheckConstraint("level IN ('read', 'write', 'manage')", name="kb_grants_level"),
+    Index("kb_grants_subject", "subject_kind", "subject"),
+)
+
+# The audit log: append-only, each record chained to the one before by `prev_hash`
+# (core.audit). Lists and details are JSON text; `seq` is handed out under the head row's lock.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("actor_user", Text),
+    Column("actor_key", Text),
+    Column("actor_subject", Text),
+    Column("client", Text),
+    Column("method", Text, nullable=False),
+    Column("route", Text, nullable=False),
+    Column("kbs", Text, nullable=False),
+    Column("question_hash", Text),
+    Column("question", Text),
+    Column("retrieved", Text, nullable=False),
+    Column("cited", Text, nullable=False),
+    Column("model", Text),
+    Column("adapter", Text),
+    Column("outcome", Text, nullable=False),
+    Column("status", Integer),
+    Column("latency_ms", Float),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    Index("audit_log_at", "at"),
+    Index("audit_log_actor", "actor_user"),
+)
+
+# One row (id 1): the last record's number and hash. Appenders lock it, which orders them on
+# every backend, and `verify` compares it with the last record, so a cut-off tail shows.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", Text, nullable=False),
+)

@@ -10,8 +10,12 @@ class LLMSettings(BaseModel):
 
     base_url: str | None = Field(
         None,
-        description="Base URL including /v1, e.g. http://vllm:8000/v1; unset: no LLM, answers "
-        "are extractive.",
+        description="Base URL including /v1, e.g. http://vllm:8000/v1; several replicas of the "
+        "same model separated by commas (used in turn, a failed one skipped for "
+        "replica_cooldown_s); unset: no LLM, answers are extractive.",
+    )
+    replica_cooldown_s: float = Field(
+        30.0, gt=0, description="How long a failed replica is skipped before it is tried again."
     )
     model: str = Field("base", description="Model name sent to the server (a LoRA alias later).")
     api_key: SecretStr | None = Field(None, description="Bearer token for the server, if any.")

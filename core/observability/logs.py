@@ -14,6 +14,7 @@ import logging
 import click
 
 from core.observability import context
+from core.privacy.logs import PiiLogFilter
 from core.settings import LogSettings
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is kept.
@@ -46,12 +47,16 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(settings: LogSettings, level: str | None = None) -> None:
-    """Set up the root logger once per process; `level` (a command-line option) wins."""
+    """Set up the root logger once per process; `level` (a command-line option) wins.
+
+    Its one handler masks personal data (core.privacy) in every line, whatever the format.
+    """
     handler = logging.StreamHandler()
     if settings.format == "json":
         handler.setFormatter(JsonFormatter(content=settings.content))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(PiiLogFilter())  # personal data never reaches a log line
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel((level or settings.level).upper())

@@ -8,8 +8,8 @@ a new version replaces an old one without a moment where queries see both or nei
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from core.sparse import SparseVector
@@ -18,6 +18,9 @@ DENSE = "dense"
 SPARSE = "bm25"
 INDEXED_FIELDS = ("kb", "doc_id", "generation")
 SEQ = "seq"
+# A knowledge-base name no knowledge base can have (names start with a letter or digit):
+# the filter of a caller who may read nothing, since an empty "any of" is not portable.
+NO_KB = "-none-"
 
 
 @dataclass(frozen=True)
@@ -67,20 +70,44 @@ class Where:
 class Visibility:
     """What queries may see at one moment, as `ingest.registry` keeps it.
 
-    The registry clock, the generations hidden then, and each knowledge base with its
-    content version.
+    The registry clock, the generations hidden then, each knowledge base with its content
+    version, and the BM25 tokenizer spec each one was encoded with (see `core.sparse`).
+    A restricted snapshot (`restrict`, one per request, see `core.auth`) also names the
+    knowledge bases its caller may read: `versions` keeps only those, and every filter it
+    makes is limited to them, so that "no knowledge base named" means "every readable one",
+    never "every one".
     """
 
     clock: int | None
     hidden: frozenset[str]
     versions: Mapping[str, int]
+    sparse: Mapping[str, str] = field(default_factory=dict)
+    readable: frozenset[str] | None = None  # None: not restricted (internal jobs only)
 
     @property
     def names(self) -> frozenset[str]:
         return frozenset(self.versions)
 
+    def restrict(self, readable: Iterable[str] | None) -> Visibility:
+        """This snapshot limited to `readable` (None: to every existing knowledge base).
+
+        Restricting twice keeps the intersection: a restriction can only narrow.
+        """
+        allowed = self.names if readable is None else self.names & frozenset(readable)
+        if self.readable is not None:
+            allowed &= self.readable
+        versions = {name: v for name, v in self.versions.items() if name in allowed}
+        return replace(self, versions=versions, readable=allowed)
+
     def where(self, kbs: Sequence[str] | None = None, **more: object) -> Where:
-        """A filter showing exactly one version of each document of `kbs` (None: all)."""
+        """A filter showing exactly one version of each document of `kbs` (None: all).
+
+        Restricted: `kbs` outside the readable set are dropped, and None means the readable
+        set; with nothing left the filter matches no knowledge base at all.
+        """
+        if self.readable is not None:
+            asked = sorted(self.readable) if kbs is None else kbs
+            kbs = [kb for kb in asked if kb in self.readable] or [NO_KB]
         return Where(
             kbs=tuple(kbs) if kbs is not None else None,
             hidden_generations=self.hidden,

@@ -87,6 +87,13 @@ class CitationRewriter:
         ordered = sorted(self._numbers.items(), key=lambda item: item[1])
         return [citation(number, self._sources[passage - 1]) for passage, number in ordered]
 
+    def cited_texts(self) -> dict[int, str]:
+        """Citation number → the text of its source, as the answer was given it."""
+        return {
+            number: source_text(self._sources[passage - 1])
+            for passage, number in self._numbers.items()
+        }
+
     def _rewrite(self, text: str) -> str:
         rewritten = _RUN.sub(self._replace, text)
         self._emitted.append(rewritten)

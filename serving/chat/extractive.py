@@ -1,9 +1,18 @@
-"""Extractive answers: the retrieved sentences closest to the question, each with its marker.
+r"""Extractive answers: the retrieved sentences closest to the question, each with its marker.
 
 Used when no LLM is configured or it failed. Sentences of the retrieved passages are embedded
 with the same model as the passages and ranked by cosine similarity to the query, with a small
 bonus for the passage's retrieval rank; the best few, each followed by `[n]` (n the passage's
 number), make the answer. Nothing close enough means the knowledge base does not say.
+
+A question with Chinese in it ("Redis缓存的TTL是多少秒") is scored mostly by lexical overlap:
+the share of the question's terms (the BM25 tokenizer's: Chinese words, English terms and
+identifiers kept whole) that the sentence contains, as `LEXICAL_WEIGHT * overlap +
+(1 - LEXICAL_WEIGHT) * cosine`; an embedding model that reads only English cannot rank Chinese
+sentences, and a multilingual one still misses exact terms like Q2_K. Sentences end at
+。！？； and at English sentence ends; a line break inside Chinese text (PDF line wrapping) is
+joined without a space, so "3600\n秒" stays "3600秒". Chunks never cross a page, so the marker's
+passage carries the page the sentence is on.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.embeddings import Embedder
+from core.sparse import MixedTokenizer, Tokenizer
 
 _END = re.compile(
     r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bInc\.)(?<!\bCo\.)(?<!\bNo\.)(?<!\bvs\.)(?<!\be\.g\.)"
@@ -22,12 +32,22 @@ _END = re.compile(
 MAX_SENTENCE_CHARS = 400
 MIN_SENTENCE_WORDS = 4
 RANK_BONUS = 0.02  # per place above the last passage: breaks near-ties towards better passages
+LEXICAL_WEIGHT = 0.7
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WRAPPED = re.compile(rf"(?<=[{_HAN}\d\u3000-\u303f\uff00-\uffef])[ \t]*\n\s*(?=[{_HAN}\d])")
+# Question words and particles: they are in the question, never in the answer.
+_QUESTION_WORDS = frozenset(
+    {
+        "的", "了", "是", "吗", "呢", "什么", "哪", "哪些", "哪个", "如何", "怎么", "怎样", "多少",
+        "几", "谁", "为什么", "请问", "是否", "有", "在",
+    }
+)  # fmt: skip
 
 
 def sentences(text: str) -> list[str]:
     """Sentences of a passage, lines joined; over-long runs (tables) cut at line ends."""
     out: list[str] = []
-    for block in _END.split(text):
+    for block in _END.split(_WRAPPED.sub("", text)):
         for piece in _pack(block.splitlines()) if len(block) > MAX_SENTENCE_CHARS else [block]:
             sentence = " ".join(piece.split())
             if len(sentence.split()) >= MIN_SENTENCE_WORDS or _cjk(sentence):
@@ -62,8 +82,16 @@ class Extract:
 class ExtractiveAnswerer:
     """Picks the sentences of the retrieved passages that best answer the query."""
 
-    def __init__(self, embedder: Embedder, *, sentences: int, min_similarity: float) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        sentences: int,
+        min_similarity: float,
+        tokenizer: Tokenizer | None = None,
+    ) -> None:
         self._embedder = embedder
+        self._tokenizer = tokenizer if tokenizer is not None else MixedTokenizer()
         self._count = sentences
         self._min = min_similarity
 
@@ -80,6 +108,12 @@ class ExtractiveAnswerer:
         similarities = await asyncio.to_thread(
             self._similarities, query, [s for _, s in candidates]
         )
+        if re.search(f"[{_HAN}]", query):
+            overlaps = self._overlaps(query, [s for _, s in candidates])
+            similarities = [
+                LEXICAL_WEIGHT * o + (1 - LEXICAL_WEIGHT) * s
+                for o, s in zip(overlaps, similarities, strict=True)
+            ]
         scored = [
             Extract(number, sentence, similarity)
             for (number, sentence), similarity in zip(candidates, similarities, strict=True)
@@ -87,6 +121,12 @@ class ExtractiveAnswerer:
         bonus = {n: RANK_BONUS * (len(passages) - n) for n in range(1, len(passages) + 1)}
         ranked = sorted(scored, key=lambda e: -(e.score + bonus[e.passage]))
         return [e for e in ranked[: self._count] if e.score >= self._min]
+
+    def _overlaps(self, query: str, texts: list[str]) -> list[float]:
+        terms = {t for t in self._tokenizer.tokens(query) if t not in _QUESTION_WORDS}
+        if not terms:
+            return [0.0] * len(texts)
+        return [len(terms & set(self._tokenizer.tokens(text))) / len(terms) for text in texts]
 
     def _similarities(self, query: str, texts: list[str]) -> list[float]:
         q = self._embedder.embed_query(query)

@@ -71,6 +71,12 @@ class DocumentCitation(PassageRef):
     number: int = Field(description="The marker's number in the answer text, from 1.")
     snippet: str = Field(description="The start of the cited passage.")
     score: float = Field(description="The passage's retrieval score.")
+    supported: bool | None = Field(
+        None, description="Every claim citing it is backed by the passage (null: not checked)."
+    )
+    support: float | None = Field(
+        None, description="The lowest support score (0-1) of the claims citing it."
+    )
 
 
 class WebCitation(BaseModel):
@@ -84,6 +90,12 @@ class WebCitation(BaseModel):
     score: float = Field(description="The result's merged search score.")
     engines: list[str] = Field(description="The search engines that found it.")
     published: datetime | None = None
+    supported: bool | None = Field(
+        None, description="Every claim citing it is backed by the result (null: not checked)."
+    )
+    support: float | None = Field(
+        None, description="The lowest support score (0-1) of the claims citing it."
+    )
 
 
 Citation = Annotated[DocumentCitation | WebCitation, Field(discriminator="type")]

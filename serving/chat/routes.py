@@ -6,11 +6,16 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from core.audit.note import AuditNote, audit_note
+from core.auth.dependency import CallerDep, authenticate
+from core.auth.limits import Limiter
+from core.auth.principal import Principal
 from core.errors import RagError, error_body
 from core.llm.prompts import NOT_IN_KB
 from serving.chat.cache import CachedAnswer, CacheStats
@@ -22,6 +27,7 @@ from serving.chat.protocol import (
     Choice,
     ChunkChoice,
     Delta,
+    DocumentCitation,
     ModelList,
     completion_id,
 )
@@ -29,7 +35,7 @@ from serving.chat.service import ChatService, Turn
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["answers"])
+router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(authenticate)])
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _STREAMED: dict[int | str, dict[str, Any]] = {
@@ -47,25 +53,45 @@ ServiceDep = Annotated[ChatService, Depends(_service)]
 
 @router.get("/models")
 async def list_models(service: ServiceDep) -> ModelList:
-    """Every knowledge base as a model `kb/<name>`."""
+    """Every knowledge base you may read as a model `kb/<name>`."""
     return service.models()
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=_STREAMED)
-async def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> Response:
+async def chat_completions(
+    body: ChatCompletionRequest, service: ServiceDep, caller: CallerDep, request: Request
+) -> Response:
     """A cited answer from the knowledge bases named by `model` (`kb/<name>[+<name>…]`)."""
+    note = audit_note(request)
+    note.model, note.adapter = body.model, service.llm_model
     key = service.cache_key(body)
     if key is not None and service.cache is not None:
         hit = await service.cache.get(key)
         if hit is not None:
+            note_cached(note, body, hit)
             return _replay(body, hit)
-    turn = await service.prepare(body)
-    turn.cache_key = key
-    if body.stream:
-        events = stream_events(service, turn)
-        return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
-    answer = await completion(service, turn)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(_slot(request, caller))
+        turn = await service.prepare(body)
+        turn.cache_key = key
+        request.state.chat_turn = turn  # the audit recorder reads its retrieved and cited chunks
+        if body.stream:  # the slot goes with the stream, released after its last event
+            events = _holding(stack.pop_all(), stream_events(service, turn))
+            return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+        answer = await completion(service, turn)
     return JSONResponse(answer.model_dump(mode="json"))
+
+
+def _slot(request: Request, caller: Principal) -> AbstractAsyncContextManager[None]:
+    """One of the caller's concurrent-answer slots (none to hold without a limiter)."""
+    limiter: Limiter | None = getattr(request.app.state, "limiter", None)
+    return limiter.answering(caller) if limiter is not None else nullcontext()
+
+
+async def _holding(held: AsyncExitStack, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    async with held:
+        async for event in events:
+            yield event
 
 
 @router.get("/cache/stats")
@@ -81,13 +107,24 @@ async def completion(service: ChatService, turn: Turn) -> ChatCompletion:
     raw = "".join([piece async for piece in service.pieces(turn, stream=False)])
     rewriter = service.rewriter(turn)
     text = rewriter.rewrite(raw).strip() or NOT_IN_KB
-    await service.remember(turn, text, rewriter.citations)
+    citations = await service.check(turn, text, rewriter)
+    await service.remember(turn, text, citations)
     return ChatCompletion(
         model=turn.request.model,
         choices=[Choice(message=AssistantMessage(content=text))],
-        citations=rewriter.citations,
+        citations=citations,
         warnings=turn.warnings,
     )
+
+
+def note_cached(note: AuditNote, body: ChatCompletionRequest, hit: CachedAnswer) -> None:
+    """What the audit record says of an answer served from the cache."""
+    note.outcome = "cached"
+    note.question = body.messages[-1].text.strip() if body.messages else None
+    note.kbs = body.model.removeprefix("kb/").split("+")
+    note.cited = [
+        f"{c.document_id}#p{c.page}" for c in hit.citations if isinstance(c, DocumentCitation)
+    ]
 
 
 def _replay(body: ChatCompletionRequest, hit: CachedAnswer) -> Response:
@@ -139,7 +176,9 @@ async def stream_events(service: ChatService, turn: Turn) -> AsyncIterator[str]:
         return
     if rest := rewriter.finish():
         yield chunk(choices=[ChunkChoice(delta=Delta(content=rest))])
-    await service.remember(turn, rewriter.text.strip() or NOT_IN_KB, rewriter.citations)
+    text = rewriter.text.strip() or NOT_IN_KB
+    citations = await service.check(turn, text, rewriter)
+    await service.remember(turn, text, citations)
     yield chunk(choices=[ChunkChoice(delta=Delta(), finish_reason="stop")])
-    yield chunk(citations=rewriter.citations, warnings=turn.warnings)
+    yield chunk(citations=citations, warnings=turn.warnings)
     yield "data: [DONE]\n\n"

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from core.errors import InvalidRequest, NotFound, UpstreamError
 from core.llm.client import LLMClient
-from core.llm.prompts import NOT_IN_KB, answer_messages, rewrite_messages
+from core.llm.prompts import NOT_IN_KB, Message, answer_messages, rewrite_messages
+from core.privacy import PiiMasker, PrivacySettings
 from core.store import Visibility
 from retrieval.protocol import Hit, Retriever
 from search_proxy.protocol import SearchRequest, SearchResult, WebSearch
@@ -25,6 +26,7 @@ from serving.chat.protocol import (
     ModelList,
 )
 from serving.chat.sources import Source, prompt_sources, source_text
+from serving.chat.support import SupportChecker, review
 from serving.settings import ChatSettings, WebSettings
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class Turn:
     warnings: list[str] = field(default_factory=list)
     llm_failure: str | None = None
     cache_key: str | None = None
+    cited: list[Citation] = field(default_factory=list)
 
     @property
     def sources(self) -> list[Source]:
@@ -71,11 +74,20 @@ class ChatService:
         web: WebSearch | None = None,
         web_settings: WebSettings | None = None,
         cache: AnswerCache | None = None,
+        privacy: PrivacySettings | None = None,
+        support: SupportChecker | None = None,
     ) -> None:
         self._retriever, self._extractive, self._llm = retriever, extractive, llm
+        self._privacy = privacy or PrivacySettings()
         self._visibility, self._settings = visibility, settings
         self._web, self._web_settings = web, web_settings or WebSettings()
         self.cache = cache
+        self._support = support
+
+    @property
+    def llm_model(self) -> str | None:
+        """The model or adapter the LLM is asked for now; None without an LLM."""
+        return self._llm.model if self._llm is not None else None
 
     def _known(self) -> frozenset[str]:
         return self._visibility().names
@@ -180,7 +192,7 @@ class ChatService:
         return messages[-1].text.strip()
 
     async def _rewrite(self, turn: Turn, llm: LLMClient) -> None:
-        messages = rewrite_messages(turn.history, turn.question)
+        messages = self._masked(turn, rewrite_messages(turn.history, turn.question))
         try:
             rewritten = await llm.complete(messages, max_tokens=REWRITE_MAX_TOKENS, temperature=0)
         except UpstreamError as exc:
@@ -213,13 +225,21 @@ class ChatService:
         r = turn.request
         keep = self._settings.history_messages
         history = turn.history[-keep:] if keep else []
-        messages = answer_messages(turn.question, history, prompt_sources(turn.sources))
+        prompt = answer_messages(turn.question, history, prompt_sources(turn.sources))
+        messages = self._masked(turn, prompt)
         max_tokens = r.max_completion_tokens or r.max_tokens
         if not stream:
             yield await llm.complete(messages, max_tokens=max_tokens, temperature=r.temperature)
             return
         async for piece in llm.stream(messages, max_tokens=max_tokens, temperature=r.temperature):
             yield piece
+
+    def _masked(self, turn: Turn, messages: list[Message]) -> list[Message]:
+        """The prompt with personal data masked, where a knowledge base of the turn asks."""
+        if not self._privacy.masks_prompts(turn.kbs):
+            return messages
+        masker = PiiMasker()
+        return [{**m, "content": masker.mask(m["content"])} for m in messages]
 
     async def _extract(self, turn: Turn) -> str:
         failed = f"extractive: the LLM failed: {turn.llm_failure}"
@@ -230,12 +250,23 @@ class ChatService:
 
     async def remember(self, turn: Turn, content: str, citations: list[Citation]) -> None:
         """Cache a finished answer, unless it drew on the web or fell back after a failure."""
+        turn.cited = citations  # what the audit record lists as cited
         if self.cache is None or turn.cache_key is None or turn.web:
             return
         if turn.llm_failure is not None or any(w != NO_LLM for w in turn.warnings):
             return
         answer = CachedAnswer(content=content, citations=citations, warnings=turn.warnings)
         await self.cache.put(turn.cache_key, answer)
+
+    async def check(self, turn: Turn, text: str, rewriter: CitationRewriter) -> list[Citation]:
+        """The citations, each checked against the claims that cite it; warns of the unbacked."""
+        if self._support is None:
+            return rewriter.citations
+        citations, warnings = await asyncio.to_thread(
+            review, self._support, text, rewriter.citations, rewriter.cited_texts()
+        )
+        turn.warnings.extend(warnings)
+        return citations
 
     def rewriter(self, turn: Turn) -> CitationRewriter:
         """Renumbers this turn's markers into citations."""

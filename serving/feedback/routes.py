@@ -6,15 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from core.auth.dependency import AdminDep, authenticate
+from core.auth.scope import restrict
 from core.errors import NotFound
-from core.store.base import Where
 from ingest.routes import RuntimeDep
 from ingest.runtime import IngestRuntime
 from serving.chat.protocol import Citation, DocumentCitation
 from serving.feedback.protocol import CitedPassage, FeedbackIn, FeedbackList, FeedbackOut
 from serving.feedback.store import FeedbackStore
 
-router = APIRouter(prefix="/v1", tags=["feedback"])
+router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(authenticate)])
 
 
 def _store(request: Request) -> FeedbackStore:
@@ -39,10 +40,11 @@ async def add_feedback(body: FeedbackIn, store: StoreDep, rt: RuntimeDep) -> Fee
 @router.get("/feedback")
 async def list_feedback(
     store: StoreDep,
+    _: AdminDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> FeedbackList:
-    """Ratings with ids above `after`, oldest first."""
+    """Ratings with ids above `after`, oldest first (admin: this is fine-tuning data)."""
     data = store.after(after, limit)
     return FeedbackList(data=data, last_id=data[-1].id if data else after)
 
@@ -76,11 +78,15 @@ class _DocumentChunks:
         return self._by_doc[key].get(span)
 
     async def _read(self, kb: str, doc_id: str) -> dict[tuple[int, int, int], str]:
+        visible = restrict(self._rt.registry.visibility())
+        if kb not in visible.names:  # not yours to read: keep only the client's snippet
+            return {}
         try:
             record = self._rt.registry.get_document(kb, doc_id)
         except NotFound:
             return {}
-        stored = await self._rt.store.scroll(Where(doc_id=record.id, generation=record.generation))
+        where = visible.where([kb], doc_id=record.id, generation=record.generation)
+        stored = await self._rt.store.scroll(where)
         return {
             (p["page"], p["char_start"], p["char_end"]): str(p["text"])
             for p in (chunk.payload for chunk in stored)

@@ -18,6 +18,8 @@ from finetune.rollout import Rollout, open_rollout
 from finetune.scheduler import reconcile
 from finetune.settings import FinetuneSettings, VllmSettings
 from tests.finetune.conftest import KEY, Servers
+from tests.support.server import serve
+from tests.support.vllm_standin import VllmStandin
 
 
 def settings_for(servers: Servers, root: Path, **vllm) -> FinetuneSettings:
@@ -223,3 +225,44 @@ def test_the_reconcile_job_reloads_the_adapter_in_service_unless_a_run_is_going(
     fresh.vllm.loras.clear()
     reconcile(settings)  # logged, not raised: the scheduler goes on
     assert fresh.vllm.loras == {}
+
+
+@pytest.fixture
+def second_vllm() -> Iterator[tuple[VllmStandin, str]]:
+    """Another vLLM replica with the same key."""
+    replica = VllmStandin(model="base", api_key=KEY)
+    with serve(replica.app()) as url:
+        yield replica, f"{url}/v1"
+
+
+def test_every_replica_gets_the_adapter_and_rollback_reaches_all(fresh, second_vllm, tmp_path):
+    replica, url = second_vllm
+    registry = AdapterRegistry(tmp_path / "finetune")
+    one, two, _ = versions(registry, tmp_path, 3)
+    settings = settings_for(fresh, registry.root, url=f"{fresh.vllm_url}/v1,{url}")
+    with open_rollout(settings, registry) as rollout:
+        rollout.promote(one)
+        rollout.promote(two)
+        names = sorted(rollout.served_name(v) for v in (one, two))
+        assert sorted(fresh.vllm.loras) == sorted(replica.loras) == names
+        replica.loras.clear()  # that replica restarted
+        assert rollout.reconcile()
+        assert list(replica.loras) == [rollout.served_name(two)]
+        assert rollout.rollback() == one
+        assert sorted(fresh.vllm.loras) == sorted(replica.loras) == names
+
+
+def test_a_replica_refusing_the_adapter_leaves_no_replica_serving_it(fresh, second_vllm, tmp_path):
+    replica, url = second_vllm
+    registry = AdapterRegistry(tmp_path / "finetune")
+    one, _, _ = versions(registry, tmp_path, 3)
+    replica.lora_status = 500
+    settings = settings_for(fresh, registry.root, url=f"{fresh.vllm_url}/v1,{url}")
+    with open_rollout(settings, registry) as rollout:
+        with pytest.raises(UpstreamError, match="load_lora_adapter: HTTP 500"):
+            rollout.promote(one)
+        name = rollout.served_name(one)
+    assert fresh.vllm.lora_log == [("load", name), ("unload", name)]
+    assert fresh.vllm.loras == replica.loras == {}
+    assert registry.current() is None
+    assert fresh.answers.model == "kb-base"

@@ -18,7 +18,8 @@ from sqlalchemy import update
 from core.db.engine import Database, database_url
 from core.db.migrate import upgrade
 from core.db.schema import job_files as job_files_table
-from core.errors import Conflict, LeaseLost, NotFound
+from core.db.schema import meta
+from core.errors import ConfigurationError, Conflict, LeaseLost, NotFound
 from ingest.jobs import MAX_ATTEMPTS, JobFile, JobStore
 from ingest.outcome import FileResult, Outcome
 from ingest.registry import DocumentRecord, Registry, document_id
@@ -128,6 +129,35 @@ class TestRegistry:
         assert after["it"] == versions["it"]
         registry.delete_document("hr", document_id("hr", "a.txt"))
         assert registry.visibility().versions["hr"] > after["hr"]
+
+    def test_each_knowledge_base_keeps_the_tokenizer_it_was_first_encoded_with(self, databases):
+        first, other_process = Registry(databases[0]), Registry(databases[1])
+        first.create_kb("hr")
+        assert first.sparse_spec("hr", "bm25-mixed-3") == "bm25-mixed-3"
+        # Another process (a worker configured later with a dictionary) gets the recorded one.
+        assert other_process.sparse_spec("hr", "bm25-mixed-3+words:abc") == "bm25-mixed-3"
+        assert other_process.visibility().sparse == {"hr": "bm25-mixed-3"}
+        digest = other_process.save_words(["检索增强生成", "向量库", "向量库"])
+        assert first.load_words(digest) == sorted(["检索增强生成", "向量库"])
+        first.delete_kb("hr")
+        first.create_kb("hr")
+        assert first.sparse_spec("hr", "bm25-mixed-4") == "bm25-mixed-4", "a new base, anew"
+
+    def test_an_index_from_before_per_base_tokenizers_keeps_its_tokenizer(self, db):
+        registry = Registry(db)
+        registry.create_kb("hr")
+        registry.create_kb("empty")
+        registry.stage("g1", "hr", document_id("hr", "a.txt"))
+        registry.commit(record("hr", "a.txt", "g1"))
+        with db.write() as conn:
+            conn.execute(meta.insert().values(key="index", value="MiniLM (384d) + bm25-cjk-2"))
+        registry.check_index("MiniLM (384d)")
+        assert registry.visibility().sparse == {"hr": "bm25-cjk-2"}
+        assert registry.sparse_spec("empty", "bm25-mixed-3") == "bm25-mixed-3"
+        registry.check_index("MiniLM (384d)")  # opened again: nothing changes
+        assert registry.visibility().sparse == {"hr": "bm25-cjk-2", "empty": "bm25-mixed-3"}
+        with pytest.raises(ConfigurationError, match="built with MiniLM"):
+            registry.check_index("e5 (384d)")
 
 
 class TestJobs:

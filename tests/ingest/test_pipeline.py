@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import DataFolderBusy
-from core.sparse import Bm25Encoder
+from core.sparse import SPARSE_VERSION
 from core.store import Where
 from ingest.outcome import FileResult, NullProgress, Outcome
 from ingest.pipeline import Ingestor
@@ -100,7 +100,8 @@ async def test_a_changed_file_replaces_its_chunks_with_no_mixed_moment(runtime, 
     # The same parts as the runtime's, small batches, and a look after each stored batch.
     ingestor = Ingestor(
         parsers=runtime.parsers, chunker=runtime.chunker, embedder=runtime.embedder,
-        bm25=Bm25Encoder(), store=ObservingStore(runtime.store, look),
+        sparse=runtime.sparse, sparse_spec=SPARSE_VERSION,
+        store=ObservingStore(runtime.store, look),
         registry=runtime.registry, originals=runtime.originals, max_file_bytes=10**8,
         batch_size=4,
     )  # fmt: skip

@@ -56,7 +56,7 @@ async def runtime(request, tmp_path: Path, embedder) -> AsyncIterator[IngestRunt
 
 def retriever(runtime: IngestRuntime, **settings) -> HybridRetriever:
     return HybridRetriever(
-        store=runtime.store, embedder=runtime.embedder, bm25=runtime.bm25,
+        store=runtime.store, embedder=runtime.embedder, sparse=runtime.sparse,
         visibility=runtime.registry.visibility, settings=RetrievalSettings(**settings),
     )  # fmt: skip
 

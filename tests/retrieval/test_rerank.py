@@ -52,7 +52,7 @@ async def runtime(tmp_path: Path, embedder) -> AsyncIterator[IngestRuntime]:
 async def test_reranking_orders_hits_by_the_cross_encoder(runtime, tiny_cross_encoder):
     reranker = CrossEncoderReranker(tiny_cross_encoder)
     retriever = HybridRetriever(
-        store=runtime.store, embedder=runtime.embedder, bm25=runtime.bm25,
+        store=runtime.store, embedder=runtime.embedder, sparse=runtime.sparse,
         visibility=runtime.registry.visibility,
         settings=RetrievalSettings(rerank_candidates=6), reranker=reranker,
     )  # fmt: skip

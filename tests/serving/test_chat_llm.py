@@ -199,3 +199,30 @@ def test_the_sdk_can_talk_to_the_standin_itself(standin):
     server, url = standin
     with openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0) as direct:
         assert [m.id for m in direct.models.list().data] == [server.model]
+
+
+def test_a_claim_cited_to_a_passage_that_does_not_say_it_is_flagged(client, llm):
+    def reply(messages: list[dict[str, Any]]) -> str:
+        prompt = messages[-1]["content"]
+        leave, passwords = number_of(prompt, "25 days"), number_of(prompt, "Passwords are rotated")
+        return (
+            f"Employees receive 25 days of paid annual leave [{leave}]. "
+            f"Passwords are rotated every 30 days [{passwords}]. "
+            f"Laptops are reported to the security desk [{leave}]."
+        )
+
+    llm.reset(reply=reply)
+    answer = create(client, user("leave days, password rotation and lost laptops"))
+    content = answer.choices[0].message.content
+    assert content.startswith("Employees receive 25 days of paid annual leave [1].")
+    citations = {c["number"]: c for c in answer.model_extra["citations"]}
+    assert citations[1]["supported"] is False, "the laptop claim is not in the leave passage"
+    assert citations[2]["supported"] is False, "30 days is not what the passage says"
+    assert 0 <= citations[1]["support"] < 0.5
+    warnings = answer.model_extra["warnings"]
+    assert any(
+        w.startswith('citation [2] does not support "Passwords are rotated') for w in warnings
+    )
+    assert any("the source lacks 30" in w for w in warnings)
+    assert any(w.startswith('citation [1] does not support "Laptops') for w in warnings)
+    assert len(warnings) == 2, warnings
