@@ -240,6 +240,7 @@ def test_an_upload_is_measured_and_its_request_id_leads_to_the_workers_lines(url
     lines = [json.loads(line) for line in logged.getvalue().splitlines()]
     (queued,) = [line for line in lines if line["message"].startswith(f"job {job['id']} queued")]
     assert queued["request_id"] == "upload-5"
+    assert queued["user"] == "local"  # who asked: the loopback admin of an app without auth
     worked = [line for line in lines if line.get("request_id") == f"job-{job['id']}"]
     assert any("bikes.txt" in line["message"] for line in worked)
     assert sample(url, "kb_ingest_files_total", outcome="ingested") == files + 1
