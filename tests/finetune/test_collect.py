@@ -172,3 +172,25 @@ def test_an_unexpected_answer_is_an_upstream_error():
         with pytest.raises(UpstreamError, match="unexpected answer"):
             collector.collect(Cursor(), max_chunks=10)
         collector.close()
+
+
+def test_an_answer_service_that_requires_keys_gets_the_configured_one():
+    from finetune.publish import AliasClient
+
+    server = AnswerStandin(api_key="sk-finetune")
+    fill(server)
+    with serve(server.app()) as url:
+        keyed = AnswerServiceSettings(url=url, timeout_s=5, api_key="sk-finetune")
+        collector, alias = Collector(keyed), AliasClient(keyed)
+        try:
+            assert collector.collect(Cursor(), max_chunks=100).chunks
+            assert alias.set("kb-lora-v0001").model == "kb-lora-v0001"
+        finally:
+            collector.close()
+            alias.close()
+        keyless = Collector(AnswerServiceSettings(url=url, timeout_s=5))
+        try:
+            with pytest.raises(UpstreamError, match="401"):
+                keyless.collect(Cursor(), max_chunks=100)
+        finally:
+            keyless.close()

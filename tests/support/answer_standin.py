@@ -52,6 +52,8 @@ class AnswerStandin:
     documents: list[StandinDocument] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    # When set, every request needs `Authorization: Bearer <api_key>`, as with KB_AUTH__ENABLED.
+    api_key: str | None = None
 
     def add_document(
         self, kb: str, doc_id: str, chunks: list[tuple[int, str]], *, ingested_at: str,
@@ -86,6 +88,8 @@ class AnswerStandin:
         async def record(request: Request, call_next: Any) -> Any:
             query = f"?{request.url.query}" if request.url.query else ""
             self.requests.append(f"{request.method} {request.url.path}{query}")
+            if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
+                return _error("a valid API key is required", 401)
             if self.status != 200:
                 return _error("stand-in failure", self.status)
             return await call_next(request)
