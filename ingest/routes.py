@@ -7,12 +7,14 @@ from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from core.auth.dependency import CallerDep, authenticate, require_kb, unknown_kb
 from core.auth.grants import Grants
 from core.auth.principal import Level, Scope
 from core.auth.scope import restrict
 from core.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge
+from ingest.job_events import job_events
 from ingest.jobs import Job
 from ingest.protocol import (
     ChunkList,
@@ -156,6 +158,35 @@ async def get_job(job_id: str, rt: RuntimeDep, caller: CallerDep) -> JobOut:
     if not caller.may(job.kb, Level.READ):
         raise NotFound(f"job {job_id!r} does not exist")
     return _job(job)
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Progress events."}},
+)
+async def get_job_events(
+    job_id: str, rt: RuntimeDep, request: Request, caller: CallerDep
+) -> StreamingResponse:
+    """A job's progress as server-sent events (of a knowledge base you may read).
+
+    An `event: progress` with the job (as `GET /v1/jobs/{job_id}` gives it) whenever its
+    progress changes, and a last `event: done` with the finished job.
+    """
+    job = await asyncio.to_thread(rt.jobs.get, job_id)  # an unknown job is a 404, not a stream
+    if not caller.may(job.kb, Level.READ):
+        raise NotFound(f"job {job_id!r} does not exist")
+
+    async def read() -> Job:
+        return await asyncio.to_thread(rt.jobs.get, job_id)
+
+    def render(job: Job) -> str:
+        return _job(job).model_dump_json()
+
+    events = job_events(read, render, request.is_disconnected)
+    # X-Accel-Buffering: nginx would otherwise hold the events back in its buffer.
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
 
 def _kb(kb: KnowledgeBase) -> KnowledgeBaseOut:

@@ -42,6 +42,7 @@ from serving.feedback.store import FeedbackStore
 from serving.model_alias import ModelAlias
 from serving.model_alias import router as alias_router
 from serving.settings import ServingSettings
+from serving.web import page as web_page
 from serving.web_search import open_web_search
 
 
@@ -215,4 +216,5 @@ def create_app(
     app.include_router(alias_router)
     app.include_router(access_router)
     app.include_router(audit_router)
+    web_page.install(app, enabled=settings.page.enabled, render_scale=settings.page.render_scale)
     return app

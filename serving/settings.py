@@ -69,6 +69,15 @@ class AnswerCacheSettings(BaseModel):
     )
 
 
+class PageSettings(BaseModel):
+    """The built-in web page at `/` and its document viewer."""
+
+    enabled: bool = Field(True, description="Serve the web page at / (the API stays either way).")
+    render_scale: float = Field(
+        1.5, gt=0, le=4, description="PDF pages are rendered at this times 72 dpi for the viewer."
+    )
+
+
 class ServingSettings(BaseSettings):
     """Where the public API listens."""
 
@@ -101,6 +110,7 @@ class ServingSettings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    page: PageSettings = Field(default_factory=PageSettings)
 
     @property
     def local_url(self) -> str:

@@ -26,8 +26,9 @@ from ingest.parsers.ocr import OcrResult, PageOcr
 from ingest.parsers.sniff import check_content
 
 logger = logging.getLogger(__name__)
-# PDFium is not thread-safe, not even across documents: one PDF at a time per process.
-_PDFIUM_LOCK = threading.Lock()
+# PDFium is not thread-safe, not even across documents: one PDF at a time per process
+# (the page viewer in serving.web takes the same lock).
+PDFIUM_LOCK = threading.Lock()
 
 # PDFium marks a hyphen it removed at a line end with U+FFFE; the word is already joined.
 _SOFT_HYPHEN = "\ufffe"
@@ -123,7 +124,7 @@ class PdfiumParser:
 
     def _read(self, path: Path, filename: str) -> tuple[list[str | None], dict[str, str]]:
         check_content(path, filename, ".pdf")
-        with _PDFIUM_LOCK:
+        with PDFIUM_LOCK:
             texts, info = _read_pdf(path, filename)
         if not texts or all(text is None for text in texts):
             raise CorruptDocument(f"{filename}: PDFium found no readable pages")
