@@ -17,10 +17,17 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from core.auth.directory import Directory
+from core.auth.settings import AuthSettings
+from core.db.engine import Database, database_url
+from core.db.migrate import upgrade
 from core.errors import UpstreamError
 from finetune.collect import Collector
 from finetune.manifest import Cursor
 from finetune.settings import AnswerServiceSettings
+from ingest.settings import IngestSettings
+from serving.app import create_app
+from serving.settings import ServingSettings
 from tests.finetune.conftest import Servers
 from tests.support.answer_service import AnswerService, instant
 from tests.support.documents import text_pdf
@@ -226,3 +233,34 @@ def test_an_unexpected_answer_is_an_upstream_error():
         with pytest.raises(UpstreamError, match="unexpected answer"):
             collector.collect(Cursor(), max_chunks=10)
         collector.close()
+
+
+def test_an_answer_service_that_requires_keys_gets_the_configured_one(tmp_path, embedder):
+    from finetune.publish import AliasClient
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = Database(database_url(None, data))
+    upgrade(db)
+    directory = Directory(db)
+    directory.add_user("trainer", is_admin=True)
+    key = directory.create_key("trainer", ["read", "ingest", "admin"]).token
+    db.close()
+    port = free_port()
+    settings = ServingSettings(port=port, auth=AuthSettings(enabled=True))
+    app = create_app(settings, IngestSettings(data_dir=data), embedder=embedder)
+    with serve(app, port=port) as url:
+        keyed = AnswerServiceSettings(url=url, timeout_s=30, api_key=key)
+        collector, alias = Collector(keyed), AliasClient(keyed)
+        try:
+            assert collector.collect(Cursor(), max_chunks=100).chunks == []
+            assert alias.set("kb-lora-v0001").model == "kb-lora-v0001"
+        finally:
+            collector.close()
+            alias.close()
+        keyless = Collector(AnswerServiceSettings(url=url, timeout_s=30))
+        try:
+            with pytest.raises(UpstreamError, match="401"):
+                keyless.collect(Cursor(), max_chunks=100)
+        finally:
+            keyless.close()

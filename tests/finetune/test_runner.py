@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from finetune.examples import Example
 from finetune.manifest import Cursor, RunRecord
@@ -210,7 +211,12 @@ def test_a_training_failure_is_recorded_and_the_scheduled_job_goes_on(servers, t
     assert servers.answers.model == "kb-base"
 
 
+def runs_counted(status: str) -> float:
+    return REGISTRY.get_sample_value("kb_finetune_runs_total", {"status": status}) or 0.0
+
+
 def test_missing_configuration_fails_the_run_with_a_clear_message(servers, tmp_path):
+    failed = runs_counted("failed")
     no_base = settings_for(servers, tmp_path / "a", None)
     assert "set KB_FINETUNE_BASE_MODEL" in run_once(no_base).message
     no_vllm = settings_for(servers, tmp_path / "b", tmp_path).model_copy(
@@ -221,6 +227,7 @@ def test_missing_configuration_fails_the_run_with_a_clear_message(servers, tmp_p
         "failed", "failed: no vLLM server is configured: set KB_FINETUNE_VLLM__URL"
     )  # fmt: skip
     assert AdapterRegistry(tmp_path / "b").runs()[-1].status == "failed"
+    assert runs_counted("failed") == failed + 2  # what /metrics shows as runs by outcome
 
 
 def test_ratings_with_nothing_to_learn_are_consumed_without_training(servers, tmp_path):
@@ -251,8 +258,10 @@ def test_a_run_is_skipped_while_another_process_holds_the_lock(servers, tmp_path
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline() == "held\n"
+        skipped = runs_counted("skipped")
         outcome = run_once(settings)
         assert (outcome.run_id, outcome.status, outcome.message) == (None, "skipped", BUSY)
+        assert runs_counted("skipped") == skipped + 1
         assert AdapterRegistry(settings.adapters_dir).runs() == []
     finally:
         holder.communicate("")

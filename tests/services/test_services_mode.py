@@ -131,6 +131,7 @@ def stack(tmp_path: Path, postgres_url: str) -> Iterator[Stack]:
             env = clean_env(**shared, KB_DATA_DIR=str(tmp_path / f"api{i}"))
             api.append(Service(f"api{i}", ["-m", "serving", "serve", "--port", str(port)], env,
                                logs, url=f"http://127.0.0.1:{port}"))  # fmt: skip
+        # Workers on one host each need their own metrics port (containers have their own).
         workers = [
             Service(f"worker{i}", ["-m", "ingest", "worker"],
                     clean_env(**shared, KB_DATA_DIR=str(tmp_path / f"worker{i}"),
