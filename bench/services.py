@@ -107,7 +107,8 @@ class Deployment:
         return service
 
     def worker(self, index: int) -> Service:
-        env = clean_env(**self.env, KB_DATA_DIR=str(self.work / f"worker{index}"))
+        env = clean_env(**self.env, KB_DATA_DIR=str(self.work / f"worker{index}"),
+                        KB_WORKER__METRICS_PORT=str(free_port()))  # fmt: skip
         service = Service(f"worker{index}", ["-m", "ingest", "worker"], env, self.work / "logs")
         self.services.append(service.start(timeout_s=STARTUP_S))
         return service

@@ -5,7 +5,7 @@
     │   ├── UnsafeUrl             a URL the SSRF guard refuses
     │   └── PayloadTooLarge       413 an upload over the per-request file count or size
     ├── Unauthorized              401 authentication_error: no, unknown, expired or revoked key
-    │   └── InvalidToken          an OIDC bearer token that does not verify (one message)
+    │   └── InvalidToken          an OIDC bearer token that does not verify (one message for all)
     ├── Forbidden                 403 permission_error: known caller, not allowed to do this
     ├── NotFound                  404 not_found_error (also: a knowledge base one may not read)
     ├── TooManyRequests           429 rate_limit_error: the caller's own limits (Retry-After)
@@ -104,7 +104,7 @@ class TooManyRequests(RagError):
 
 
 class InvalidToken(Unauthorized):
-    """An OIDC bearer token that does not verify; `reason` is for logs, never for the caller.
+    """A bearer token that does not verify; `reason` is for logs, never for the caller.
 
     Every failure reads the same to the caller, so that a probe learns nothing about which
     check failed (signature, issuer, audience, expiry, key).

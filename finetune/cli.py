@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import click
-from prometheus_client import start_http_server
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from core.errors import ConfigurationError, NotFound, RagError
+from core.observability.http import serve_metrics
 from core.observability.logs import cli_log_level, configure_logging
 from core.privacy import install_log_masking
 from finetune.lock import run_lock
@@ -71,8 +71,7 @@ def schedule(log_level: str) -> None:
     settings = _guarded(_settings)
     configure_logging(settings.log, cli_log_level())
     if settings.metrics_port:
-        # The scheduler has no HTTP API: prometheus_client serves /metrics from a thread.
-        start_http_server(settings.metrics_port)
+        serve_metrics(settings.metrics_port)
     scheduler = build_scheduler(settings)
     trigger = scheduler.get_job(JOB_ID).trigger
     click.echo(

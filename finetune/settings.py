@@ -151,6 +151,17 @@ class AnswerServiceSettings(BaseModel):
         description="Root URL of the answer service, without /v1, e.g. http://serving:8000.",
     )
     timeout_s: float = Field(30.0, gt=0, description="Longest wait for one request.")
+    api_key: SecretStr | None = Field(
+        None,
+        description="An admin-scoped API key of the answer service (`kb keys create --scope "
+        "admin --admin`), needed when it requires authentication (KB_AUTH__ENABLED).",
+    )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The Authorization header, when a key is set."""
+        key = self.api_key.get_secret_value() if self.api_key else None
+        return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 class VllmSettings(BaseModel):

@@ -8,8 +8,8 @@ import signal
 
 import click
 import uvicorn
-from prometheus_client import start_http_server
 
+from core.observability.http import serve_metrics
 from core.observability.logs import cli_log_level, configure_logging
 from core.privacy import install_log_masking
 from ingest.app import create_app, watch_backlog
@@ -57,10 +57,11 @@ async def run_worker(settings: IngestSettings) -> None:
     loop.add_signal_handler(signal.SIGTERM, main.cancel)
     runtime = await IngestRuntime.open(settings)
     watch_backlog(runtime)
-    if port := settings.worker.metrics_port:
-        # A worker has no HTTP API: prometheus_client serves /metrics from a thread.
-        start_http_server(port)
-    logger.info("ingest worker %s ready (metrics on port %s)", runtime.worker.name, port or "none")
+    port = settings.worker.metrics_port
+    served = bool(port) and serve_metrics(port)
+    logger.info(
+        "ingest worker %s ready (metrics on port %s)", runtime.worker.name, port if served else "-"
+    )
     try:
         await runtime.worker.run()
     except asyncio.CancelledError:

@@ -11,7 +11,9 @@ from core import health
 from core.audit import AuditLog
 from core.auth.authenticator import Authenticator, check_bind
 from core.auth.limits import Limiter
+from core.auth.oidc import OidcTokenVerifier
 from core.auth.scope import scoped
+from core.auth.verify import TokenVerifier
 from core.cache.factory import open_cache
 from core.cache.protocol import Cache
 from core.cache.redis import RedisCache
@@ -20,6 +22,7 @@ from core.errors import install_error_handlers
 from core.llm.client import LLMClient
 from core.observability.http import instrument
 from core.observability.ready import Check, http_check
+from core.oidc import OidcVerifier
 from ingest.app import Lifespan, ingest_checks, ingest_lifespan
 from ingest.routes import router as ingest_router
 from ingest.runtime import IngestRuntime
@@ -108,10 +111,22 @@ def build_chat(
     )
 
 
+def _token_verifiers(app: FastAPI, settings: ServingSettings) -> list[TokenVerifier]:
+    """Bearer verifiers besides our API keys: the identity provider's, when one is set.
+
+    Kept on `app.state.oidc` so that the lifespan closes its connections.
+    """
+    if not settings.oidc.enabled:
+        return []
+    groups = frozenset(settings.auth.admin_groups)
+    app.state.oidc = OidcTokenVerifier(OidcVerifier(settings.oidc), groups)
+    return [app.state.oidc]
+
+
 def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], None]:
     def attach(app: FastAPI, runtime: IngestRuntime) -> None:
         data = runtime.settings.data_dir
-        app.state.auth = Authenticator(settings.auth, runtime.db)
+        app.state.auth = Authenticator(settings.auth, runtime.db, _token_verifiers(app, settings))
         app.state.retriever = build_retriever(runtime, settings)
         app.state.model_alias = ModelAlias(runtime.db, settings.llm.model)
         app.state.model_alias.import_legacy(data)
@@ -157,6 +172,8 @@ def _answering(
                             await chat.aclose()
             finally:
                 await app.state.limiter.close()
+                if (oidc := getattr(app.state, "oidc", None)) is not None:
+                    await oidc.aclose()
 
     return wrapped
 

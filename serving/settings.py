@@ -111,10 +111,10 @@ class ServingSettings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
-    oidc: OidcSettings = Field(default_factory=OidcSettings)
-    tls: TlsSettings = Field(default_factory=TlsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     page: PageSettings = Field(default_factory=PageSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
 
     @property
     def local_url(self) -> str:

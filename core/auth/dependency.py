@@ -16,6 +16,7 @@ from core.auth.limits import Limiter
 from core.auth.principal import LOCAL_ADMIN, Level, Principal
 from core.auth.scope import enter
 from core.errors import Forbidden, NotFound, Unauthorized
+from core.observability import context
 
 
 async def authenticate(request: Request) -> Principal:
@@ -34,6 +35,7 @@ async def authenticate(request: Request) -> Principal:
         principal = await auth.principal(request.headers.get("authorization"), client)
     request.state.principal = principal
     enter(principal)
+    context.user.set(principal.user)  # the request's log lines name who asked
     limiter: Limiter | None = getattr(request.app.state, "limiter", None)
     if limiter is not None:
         await limiter.admit(principal)

@@ -14,6 +14,11 @@ class AuthSettings(BaseModel):
         "embedded default): the server answers only on a loopback address, as one local admin, "
         "and refuses to start on any other address.",
     )
+    admin_groups: list[str] = Field(
+        default_factory=lambda: ["kb-admins"],
+        description="OIDC groups whose members are admins (JSON list); other token users may "
+        "read and ingest within their grants.",
+    )
     requests_per_minute: int = Field(
         600, ge=0, description="Requests per minute per key (or token subject); 0: unlimited."
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.observability import context
@@ -59,6 +59,19 @@ class RequestMiddleware:
             HTTP_REQUESTS.labels(*labels).inc()
             HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
             context.request_id.reset(token)
+
+
+def serve_metrics(port: int) -> bool:
+    """`/metrics` on `port` from a thread, for a process without an HTTP API (a worker).
+
+    A port already in use is logged, not raised: the work matters more than measuring it.
+    """
+    try:
+        start_http_server(port)
+    except OSError as exc:
+        logger.error("metrics not served: port %d: %s", port, exc.strerror)
+        return False
+    return True
 
 
 def instrument(app: FastAPI, service: str, checks: ChecksOf | None = None) -> None:

@@ -3,8 +3,9 @@
 Citations give a span of the page's text as the PDF parser read it: PDFium's bounded text,
 cleaned by `ingest.parsers.pdf.clean_text`. The same cleaning is replayed here character by
 character, remembering which PDFium character each kept one came from, so a span maps back to
-PDFium's characters and their boxes. When the page's text is not what the parser read (another
-parser, or OCR), the passage's own text is searched for, ignoring white space.
+PDFium's characters and their boxes. Where PDFium's bounded text and its character stream
+differ (line breaks, characters outside the page's box) they are matched without white space;
+when the page was read another way (Tika, OCR), the passage's own text is looked for.
 Boxes are in PDF points from the page's top-left corner; one rectangle per line of the span.
 """
 
@@ -62,7 +63,11 @@ def render_png(path: Path, page: int, scale: float) -> tuple[bytes, int]:
 
 
 def span_boxes(path: Path, page: int, start: int, end: int, passage: str | None) -> SpanBoxes:
-    """The rectangles covering characters [start, end) of page `page`'s text."""
+    """The rectangles covering characters [start, end) of page `page`'s text.
+
+    Without `passage` the span is one of the text PDFium reads (the PDF parser's); with it,
+    the page was read another way and the passage's text is looked for.
+    """
     if end <= start:
         raise InvalidRequest("char_end must be above char_start", param="char_end")
     with PDFIUM_LOCK, _opened(path) as pdf:
@@ -107,15 +112,28 @@ def _index(page: int, count: int) -> int:
 def _find(textpage: pdfium.PdfTextPage, start: int, end: int, passage: str | None) -> list[int]:
     """PDFium character indices of the span, or of the passage found in the page's text."""
     cleaned, origin = _cleaned(textpage)
-    if cleaned == clean_text(textpage.get_text_bounded()) and end <= len(cleaned):
+    read = clean_text(textpage.get_text_bounded())
+    if cleaned == read and end <= len(cleaned):
         return [origin[i] for i in range(start, end)]
-    if not passage:
+    if passage is None and end > len(read):  # the span is not in PDFium's text (OCR)
         return []
-    # Another reading of the page: find the passage, ignoring white space.
+    # PDFium's bounded text can break lines elsewhere than its character stream, or leave
+    # out characters outside the page's box: compare them without white space.
     dense = [(c, origin[i]) for i, c in enumerate(cleaned) if not c.isspace()]
-    needle = "".join(passage.split())
-    at = "".join(c for c, _ in dense).find(needle)
-    return [] if at < 0 or not needle else [i for _, i in dense[at : at + len(needle)]]
+    text = "".join(c for c, _ in dense)
+    at = _dense_length(read[:start])
+    if text == "".join(read.split()):
+        return [i for _, i in dense[at : at + _dense_length(read[start:end])]]
+    needle = "".join((read[start:end] if passage is None else passage).split())
+    found = [m.start() for m in re.finditer(re.escape(needle), text)] if needle else []
+    if not found:
+        return []
+    nearest = min(found, key=lambda f: abs(f - at))  # the same words may occur twice
+    return [i for _, i in dense[nearest : nearest + len(needle)]]
+
+
+def _dense_length(text: str) -> int:
+    return sum(not c.isspace() for c in text)
 
 
 def _cleaned(textpage: pdfium.PdfTextPage) -> tuple[str, list[int]]:
@@ -125,6 +143,12 @@ def _cleaned(textpage: pdfium.PdfTextPage) -> tuple[str, list[int]]:
     count = textpage.count_chars()
     raw = [chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count)]
     for i, char in enumerate(raw):
+        if "\udc00" <= char <= "\udfff":  # the second half of a pair, joined below
+            continue
+        if "\ud800" <= char <= "\udbff" and i + 1 < count:
+            # PDFium counts UTF-16 code units: a character beyond the BMP (math letters,
+            # rare CJK) is two of them, one character in the text the parser read.
+            char = (char + raw[i + 1]).encode("utf-16", "surrogatepass").decode("utf-16")
         if char == "\r":
             if i + 1 < count and raw[i + 1] == "\n":
                 continue

@@ -12,6 +12,7 @@ from core.auth.dependency import CallerDep, authenticate, require_kb
 from core.auth.principal import Level, Principal
 from core.errors import NotFound
 from core.store.base import Where
+from ingest.parsers.pdf import PdfiumParser
 from ingest.registry import DocumentRecord
 from ingest.routes import RuntimeDep
 from ingest.runtime import IngestRuntime
@@ -69,12 +70,13 @@ async def highlight(
     """The boxes of characters [char_start, char_end) of a PDF page's text (a citation's span)."""
     record = _readable(rt, caller, kb, doc_id)
     path = _pdf(rt, record)
-    found = await asyncio.to_thread(span_boxes, path, page, char_start, char_end, None)
-    if not found.boxes:  # the page was read another way (OCR, Tika): look for the passage
+    found = None
+    if record.parser == PdfiumParser.name:  # the span is one of PDFium's text
+        found = await asyncio.to_thread(span_boxes, path, page, char_start, char_end, None)
+    if found is None or not found.boxes:  # read another way (OCR, Tika): find the passage
         chunk = _chunk_at(await _page_chunks(rt, record, page), char_start, char_end)
-        if chunk is not None:
-            passage = str(chunk["text"])
-            found = await asyncio.to_thread(span_boxes, path, page, char_start, char_end, passage)
+        passage = str(chunk["text"]) if chunk is not None else ""
+        found = await asyncio.to_thread(span_boxes, path, page, char_start, char_end, passage)
     return Highlight(
         page=page, pages=found.pages, width=found.width, height=found.height,
         boxes=[Box(**box.__dict__) for box in found.boxes],

@@ -28,6 +28,8 @@ def test_tls_is_terminated_with_tls13_only_and_internal_endpoints_stay_inside():
     assert re.search(r"protocols\s+tls1\.3\s*$", caddyfile, re.M)
     routed = " ".join(re.findall(r"@api path (.+)", caddyfile))
     assert "/v1/*" in routed
+    assert "/ui/*" in routed  # the built-in page's files; the page itself at /kb
+    assert re.search(r"handle /kb \{\s*rewrite \* /\s*import serving", caddyfile)
     assert "/metrics" not in routed
     assert "/readyz" not in routed
     upstreams = set(re.findall(r"reverse_proxy (\S+):(\d+)", caddyfile))

@@ -11,7 +11,7 @@ import pytest
 from finetune.examples import Example, SourceChunk, passages_prompt
 from finetune.settings import LoraSettings, TrainingSettings
 from finetune.train import LoraTrainer, TrainResult
-from tests.support.answer_standin import AnswerStandin
+from tests.support.answer_service import AnswerService, answer_service
 from tests.support.server import serve
 from tests.support.tiny_lm import build_tiny_lm
 from tests.support.vllm_standin import VllmStandin
@@ -69,26 +69,36 @@ def trained(tiny_lm, train_set, tmp_path_factory) -> tuple[Path, TrainResult]:
 
 @dataclass
 class Servers:
-    """The vLLM and answer-service stand-ins, served on loopback."""
+    """The vLLM stand-in and the REAL answer service, served on loopback."""
 
     vllm: VllmStandin
-    answers: AnswerStandin
+    answers: AnswerService
     vllm_url: str
-    answers_url: str
+
+    @property
+    def answers_url(self) -> str:
+        return self.answers.url
 
 
 @pytest.fixture(scope="module")
-def standins() -> Iterator[Servers]:
-    """Both stand-ins, one pair per test module; tests reset what they change."""
-    vllm, answers = VllmStandin(model="base"), AnswerStandin()
-    with serve(vllm.app()) as vllm_url, serve(answers.app()) as answers_url:
-        yield Servers(vllm, answers, vllm_url, answers_url)
+def vllm_served() -> Iterator[tuple[VllmStandin, str]]:
+    """The vLLM stand-in (vLLM cannot run here), one per test module."""
+    vllm = VllmStandin(model="base")
+    with serve(vllm.app()) as url:
+        yield vllm, url
+
+
+@pytest.fixture(scope="module")
+def shared(vllm_served, tmp_path_factory, embedder) -> Iterator[Servers]:
+    """One real answer app per test module; tests reset what they change (see `fresh`)."""
+    with answer_service(tmp_path_factory.mktemp("answers"), embedder) as answers:
+        yield Servers(vllm_served[0], answers, vllm_served[1])
 
 
 @pytest.fixture
-def fresh(standins: Servers) -> Servers:
-    """The stand-ins as vLLM with an API key and an answer service with no alias set."""
-    standins.vllm.reset(model="base", api_key=KEY)
-    standins.answers.target = None
-    standins.answers.status = standins.answers.alias_put_status = 200
-    return standins
+def fresh(shared: Servers) -> Servers:
+    """vLLM with an API key and nothing loaded; the answer service with no knowledge base,
+    no fault and the alias at its own name (ratings stay: they cannot be deleted)."""
+    shared.vllm.reset(model="base", api_key=KEY)
+    shared.answers.reset()
+    return shared

@@ -18,8 +18,8 @@ from tests.finetune.test_publish import versions
 
 @pytest.fixture
 def servers(fresh: Servers) -> Servers:
-    fresh.answers.documents.clear()
-    fresh.answers.feedback.clear()
+    """Nothing to collect: no knowledge base, and no rating in this module's answer app."""
+    assert fresh.answers.last_feedback_id() == 0
     return fresh
 
 
@@ -84,7 +84,7 @@ def test_promotion_waits_for_no_run_it_says_so(servers, env, tmp_path):
 def test_run_now_reports_the_outcome_and_fails_with_the_run(servers, env, tmp_path):
     nothing = invoke(env, "run-now")
     assert (nothing.exit_code, nothing.output) == (0, "skipped: nothing new\n")
-    servers.answers.status = 503
+    servers.answers.faults.fail(503)
     broken = invoke(env, "run-now")
     assert broken.exit_code == 1
     assert "failed: answer service at" in broken.output

@@ -119,7 +119,7 @@ def test_alias_client(fresh):
         "kb-lora-v0001",
     )
     assert alias.set(None).model == "kb-base"
-    fresh.answers.alias_put_status = 500
+    fresh.answers.faults.fail(500, method="PUT", path="/v1/model-alias")
     with pytest.raises(UpstreamError, match=r"answer service at .*/v1/model-alias: HTTP 500"):
         alias.set("kb-lora-v0002")
     alias.close()
@@ -166,7 +166,7 @@ def test_a_failed_alias_update_leaves_everything_as_it_was(setup):
     servers, registry, rollout, (one, two, _) = setup
     rollout.promote(one)
     before = (dict(servers.vllm.loras), servers.answers.model, registry.current())
-    servers.answers.alias_put_status = 500
+    servers.answers.faults.fail(500, method="PUT", path="/v1/model-alias")
     with pytest.raises(UpstreamError, match="HTTP 500"):
         rollout.promote(two)
     assert (dict(servers.vllm.loras), servers.answers.model, registry.current()) == before

@@ -109,7 +109,7 @@ def test_an_embedded_registry_json_is_taken_over_once(tmp_path, base):
     url = f"sqlite:///{tmp_path / 'metadata.sqlite'}"
     settings = FinetuneSettings(_env_file=None, adapters_dir=root, database_url=url)
     with open_registry(settings) as shared:
-        assert shared.current().version == version
+        assert shared.current().version == version  # type: ignore[union-attr]
         assert [r.id for r in shared.runs()] == ["run-007"]
     assert not (root / STATE).exists()
     assert (root / f"{STATE}.imported").exists()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from finetune.examples import Example
 from finetune.manifest import Cursor, RunRecord
@@ -17,19 +19,20 @@ from finetune.runner import BUSY, run_once
 from finetune.scheduler import JOB_ID, build_scheduler
 from finetune.settings import FinetuneSettings
 from tests.finetune.conftest import CPU, Servers, leave_chunk, trainer
-from tests.support.answer_standin import AnswerStandin
+from tests.support.answer_service import AnswerService, answer_service, instant
 
 EMAIL = "leave-desk@example.com"
 
 
 @pytest.fixture
-def servers(standins: Servers) -> Servers:
-    standins.vllm.reset()
-    answers = standins.answers
-    answers.documents.clear()
-    answers.feedback.clear()
-    answers.target, answers.status, answers.alias_put_status = None, 200, 200
-    return standins
+def servers(vllm_served, tmp_path, embedder) -> Iterator[Servers]:
+    """The vLLM stand-in and a real answer app of this test's own: a run starts from the
+    registry's empty cursor, which takes every rating the app ever stored, and ratings cannot be
+    deleted through the API."""
+    vllm, url = vllm_served
+    vllm.reset()
+    with answer_service(tmp_path / "answers", embedder) as answers:
+        yield Servers(vllm, answers, url)
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +54,15 @@ def settings_for(servers: Servers, root: Path, base: Path | None, **overrides) -
     )  # fmt: skip
 
 
-def publish_leave_policy(answers: AnswerStandin, teams: range, ingested_at: str) -> None:
-    """One document per team, as the answer service lists them."""
-    for team in teams:
-        chunk = leave_chunk(team)
-        answers.add_document(
-            "hr", f"handbook-{team}", [(chunk.page, chunk.text)], ingested_at=ingested_at,
-            title=chunk.title, source=chunk.source,
-        )  # fmt: skip
+def publish_leave_policy(answers: AnswerService, teams: range) -> str:
+    """One document per team, ingested by the answer service; returns the knowledge base.
+
+    Named `hr` exactly (each test has its own app): chunk ids, and with them the train and
+    held-out split, are then the same in every session.
+    """
+    hr = answers.create_kb("hr", exact=True)
+    answers.upload(hr, {f"handbook-{team}.txt": leave_chunk(team).text for team in teams})
+    return hr
 
 
 def install(settings: FinetuneSettings, adapter: Path) -> str:
@@ -83,20 +87,11 @@ def test_a_better_adapter_is_promoted_and_the_next_run_finds_nothing_new(
     servers, tiny_lm, tmp_path
 ):
     answers = servers.answers
-    publish_leave_policy(answers, range(24), "2026-11-20T10:00:00+00:00")
-    answers.add_document("hr", "contacts", [(1, f"Questions about leave go to {EMAIL}.")],
-                         ingested_at="2026-11-20T11:00:00+00:00")  # fmt: skip
-    cited = {
-        "number": 1,
-        "type": "document",
-        "title": "Handbook",
-        "source": "handbook.pdf",
-        "page": 3,
-        "document_id": "handbook-3",
-        "kb": "hr",
-        "text": leave_chunk(3).text,
-    }
-    answers.add_feedback("How much leave does team 3 get?", "23 days [1].", 5, [cited])
+    hr = publish_leave_policy(answers, range(24))
+    (contacts,) = answers.upload(hr, {"contacts.txt": f"Questions about leave go to {EMAIL}."})
+    question = "How many days of leave does team 3 get?"
+    cited = answers.citation(hr, question, "handbook-3.txt")
+    answers.rate(question, "23 days [1].", 5, [{**cited, "number": 1}])
     settings = settings_for(servers, tmp_path / "ft", tiny_lm)
 
     outcome = run_once(settings)
@@ -127,10 +122,10 @@ def test_a_better_adapter_is_promoted_and_the_next_run_finds_nothing_new(
     assert (run.status, run.trigger, run.version, run.dataset) == (
         "ok", "manual", version.version, outcome.run_id
     )  # fmt: skip
-    contacts_at = dt.datetime(2026, 11, 20, 11, tzinfo=dt.UTC)
     assert run.cursor == Cursor(
-        documents_after=contacts_at, documents_seen=["hr/contacts"], feedback_after=1
-    )
+        documents_after=instant(contacts), documents_seen=[f"{hr}/{contacts['id']}"],
+        feedback_after=1,
+    )  # fmt: skip
 
     again = run_once(settings)
 
@@ -142,7 +137,7 @@ def test_a_better_adapter_is_promoted_and_the_next_run_finds_nothing_new(
 def test_a_worse_adapter_is_rejected_with_its_figures_and_nothing_changes(
     servers, tiny_lm, trained, tmp_path
 ):
-    publish_leave_policy(servers.answers, range(30, 54), "2026-11-21T10:00:00+00:00")
+    publish_leave_policy(servers.answers, range(30, 54))
     # A learning rate this high wrecks the adapter it warm-starts from.
     settings = settings_for(servers, tmp_path / "ft", tiny_lm, training={"learning_rate": 5.0})
     current = install(settings, trained[0])
@@ -172,12 +167,12 @@ def test_a_worse_adapter_is_rejected_with_its_figures_and_nothing_changes(
 def test_a_failed_alias_update_fails_the_run_and_leaves_service_as_it_was(
     servers, tiny_lm, noise_adapter, tmp_path
 ):
-    publish_leave_policy(servers.answers, range(60, 84), "2026-11-22T10:00:00+00:00")
+    publish_leave_policy(servers.answers, range(60, 84))
     settings = settings_for(servers, tmp_path / "ft", tiny_lm)
     current = install(settings, noise_adapter)
     registry = AdapterRegistry(settings.adapters_dir)
     before = served(servers, registry)
-    servers.answers.alias_put_status = 500
+    servers.answers.faults.fail(500, method="PUT", path="/v1/model-alias")
 
     outcome = run_once(settings)
 
@@ -196,7 +191,8 @@ def test_a_failed_alias_update_fails_the_run_and_leaves_service_as_it_was(
 
 
 def test_a_training_failure_is_recorded_and_the_scheduled_job_goes_on(servers, tmp_path):
-    publish_leave_policy(servers.answers, range(3), "2026-11-23T10:00:00+00:00")
+    # Enough documents that some fall in the training split (the split is by content hash).
+    publish_leave_policy(servers.answers, range(8))
     settings = settings_for(servers, tmp_path / "ft", tmp_path / "no-such-model")
     job = build_scheduler(settings).get_job(JOB_ID)
 
@@ -208,14 +204,19 @@ def test_a_training_failure_is_recorded_and_the_scheduled_job_goes_on(servers, t
     assert run.trigger == "schedule"
     assert "no-such-model is not a model folder" in run.message
     assert run.cursor == Cursor()  # the same data is taken again next time
-    assert run.details["collected"]["chunks"] == 3
+    assert run.details["collected"]["chunks"] == 8
     assert registry.list_versions() == []
     assert not list((settings.adapters_dir / "datasets").iterdir())
     assert servers.vllm.loras == {}
     assert servers.answers.model == "kb-base"
 
 
+def runs_counted(status: str) -> float:
+    return REGISTRY.get_sample_value("kb_finetune_runs_total", {"status": status}) or 0.0
+
+
 def test_missing_configuration_fails_the_run_with_a_clear_message(servers, tmp_path):
+    failed = runs_counted("failed")
     no_base = settings_for(servers, tmp_path / "a", None)
     assert "set KB_FINETUNE_BASE_MODEL" in run_once(no_base).message
     no_vllm = settings_for(servers, tmp_path / "b", tmp_path).model_copy(
@@ -226,10 +227,11 @@ def test_missing_configuration_fails_the_run_with_a_clear_message(servers, tmp_p
         "failed", "failed: no vLLM server is configured: set KB_FINETUNE_VLLM__URL"
     )  # fmt: skip
     assert AdapterRegistry(tmp_path / "b").runs()[-1].status == "failed"
+    assert runs_counted("failed") == failed + 2  # what /metrics shows as runs by outcome
 
 
 def test_ratings_with_nothing_to_learn_are_consumed_without_training(servers, tmp_path):
-    servers.answers.add_feedback("Leave?", "No idea.", 1, [])
+    servers.answers.rate("Leave?", "No idea.", 1, [])
     settings = settings_for(servers, tmp_path / "ft", tmp_path / "never-loaded")
     outcome = run_once(settings)
     assert outcome.status == "skipped"
@@ -256,8 +258,10 @@ def test_a_run_is_skipped_while_another_process_holds_the_lock(servers, tmp_path
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline() == "held\n"
+        skipped = runs_counted("skipped")
         outcome = run_once(settings)
         assert (outcome.run_id, outcome.status, outcome.message) == (None, "skipped", BUSY)
+        assert runs_counted("skipped") == skipped + 1
         assert AdapterRegistry(settings.adapters_dir).runs() == []
     finally:
         holder.communicate("")

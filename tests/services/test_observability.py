@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.observability import context
+from core.observability.http import serve_metrics
 from core.observability.logs import JsonFormatter
 from ingest.settings import IngestSettings
 from search_proxy.app import create_app as create_proxy
@@ -202,18 +204,45 @@ def test_sensitive_word_hits_are_counted_by_stage_and_action(url, proxy, engines
     assert engines["brave"].requests == []
 
 
-def test_an_upload_is_measured_file_by_file_and_stage_by_stage(url, tmp_path):
+@contextmanager
+def json_lines(logger_name: str) -> Iterator[io.StringIO]:
+    """What `logger_name` logs meanwhile, as our JSON formatter writes it."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield out
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_an_upload_is_measured_and_its_request_id_leads_to_the_workers_lines(url):
     files = sample(url, "kb_ingest_files_total", outcome="ingested")
     embeds = sample(url, "kb_ingest_stage_duration_seconds_count", stage="embed")
     chunks = sample(url, "kb_ingest_chunks_total")
     jobs = sample(url, "kb_ingest_job_duration_seconds_count")
     text = "Bicycles are parked in the basement. The basement opens at seven."
     upload = {"files": ("bikes.txt", text.encode(), "text/plain")}
-    job = httpx.post(f"{url}/v1/knowledge-bases/finance/documents", files=upload).json()
-    deadline = time.monotonic() + 60
-    while httpx.get(f"{url}/v1/jobs/{job['id']}").json()["status"] != "done":
-        assert time.monotonic() < deadline, "the upload was not ingested in 60 s"
-        time.sleep(0.1)
+    with json_lines("ingest") as logged:
+        job = httpx.post(
+            f"{url}/v1/knowledge-bases/finance/documents", files=upload,
+            headers={"X-Request-ID": "upload-5"},
+        ).json()  # fmt: skip
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{url}/v1/jobs/{job['id']}").json()["status"] != "done":
+            assert time.monotonic() < deadline, "the upload was not ingested in 60 s"
+            time.sleep(0.1)
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    (queued,) = [line for line in lines if line["message"].startswith(f"job {job['id']} queued")]
+    assert queued["request_id"] == "upload-5"
+    assert queued["user"] == "local"  # who asked: the loopback admin of an app without auth
+    worked = [line for line in lines if line.get("request_id") == f"job-{job['id']}"]
+    assert any("bikes.txt" in line["message"] for line in worked)
     assert sample(url, "kb_ingest_files_total", outcome="ingested") == files + 1
     assert sample(url, "kb_ingest_stage_duration_seconds_count", stage="embed") == embeds + 1
     assert sample(url, "kb_ingest_stage_duration_seconds_count", stage="parse") >= 1
@@ -309,3 +338,12 @@ def test_the_ingest_worker_serves_metrics_and_logs_json(tmp_path):
     records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     assert any(r["logger"] == "ingest.cli" and "ready" in r["message"] for r in records)
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+
+
+def test_a_metrics_port_in_use_is_reported_not_fatal(caplog):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve_metrics(port) is False
+    assert f"metrics not served: port {port}" in caplog.text

@@ -131,9 +131,11 @@ def stack(tmp_path: Path, postgres_url: str) -> Iterator[Stack]:
             env = clean_env(**shared, KB_DATA_DIR=str(tmp_path / f"api{i}"))
             api.append(Service(f"api{i}", ["-m", "serving", "serve", "--port", str(port)], env,
                                logs, url=f"http://127.0.0.1:{port}"))  # fmt: skip
+        # Workers on one host each need their own metrics port (containers have their own).
         workers = [
             Service(f"worker{i}", ["-m", "ingest", "worker"],
-                    clean_env(**shared, KB_DATA_DIR=str(tmp_path / f"worker{i}")), logs)
+                    clean_env(**shared, KB_DATA_DIR=str(tmp_path / f"worker{i}"),
+                              KB_WORKER__METRICS_PORT=str(free_port())), logs)
             for i in range(2)
         ]  # fmt: skip
         stack = Stack(api, workers, proxy, vllm, qdrant_url, tmp_path / "docs")

@@ -21,10 +21,13 @@ from PIL import Image
 
 from core.embeddings import Embedder
 from ingest.outcome import NullProgress, Outcome
+from ingest.parsers.pdf import PdfiumParser
 from ingest.settings import IngestSettings
 from serving.app import create_app
 from serving.settings import ServingSettings
+from serving.web.pdfpage import span_boxes
 from tests.support.documents import cjk_pdf, docx_with_text, text_pdf
+from tests.support.env import EVAL_DIR, EVAL_MISSING
 from tests.support.runtime import open_runtime
 from tests.support.server import free_port, serve
 
@@ -269,3 +272,29 @@ def test_the_page_can_be_turned_off(tmp_path, embedder):
         assert httpx.get(f"{url}/").status_code == 404
         assert httpx.get(f"{url}/healthz").status_code == 200
     shutil.rmtree(tmp_path / "data", ignore_errors=True)
+
+
+REAL = [
+    # Crosses a line; the page also has characters beyond the BMP (math letters).
+    ("pdf_cjk/mineru_introduction.pdf", 1, "是用化学式来描述\n各种物质"),
+    ("pdf_cjk/chatchat_1.pdf", 1, "从文中时间背景来看"),
+    ("pdf_cjk/pdfjs_XiaoBiaoSong.pdf", 1, "关 于 红 军 作 战 的 原 则"),  # a font not embedded
+    # PDFium's bounded text breaks this line where its character stream does not.
+    ("pdf_text/pdfjs_tracemonkey.pdf", 1, "Mike Shaver∗, David Anderson"),
+]
+
+
+@pytest.mark.parametrize(("name", "page", "text"), REAL)
+def test_spans_of_real_pdfs_map_to_their_glyphs(name, page, text):
+    path = EVAL_DIR / "documents" / name
+    if not path.exists():
+        pytest.skip(EVAL_MISSING)
+    parsed = asyncio.run(PdfiumParser().parse(path, name))
+    page_text = parsed.pages[page - 1].text
+    start = page_text.index(text)
+    found = span_boxes(path, page, start, start + len(text), None)
+    boxes = [box.__dict__ for box in found.boxes]
+    assert len(boxes) == text.count("\n") + 1
+    for line in text.split("\n"):
+        for glyph in glyphs(path, page, line):
+            assert covered(glyph, boxes, slack=1.0), (glyph, boxes)
