@@ -55,7 +55,10 @@ class Collector:
     def __init__(self, settings: AnswerServiceSettings, *, page_size: int = PAGE) -> None:
         self._page_size = page_size
         self._url = settings.url.rstrip("/")
-        self._http = httpx.Client(base_url=self._url, timeout=settings.timeout_s, trust_env=False)
+        self._http = httpx.Client(
+            base_url=self._url, timeout=settings.timeout_s, headers=settings.headers(),
+            trust_env=False,
+        )  # fmt: skip
 
     def close(self) -> None:
         self._http.close()

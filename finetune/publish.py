@@ -105,7 +105,9 @@ class AliasClient:
     """Reads and re-points the answer service's model alias."""
 
     def __init__(self, settings: AnswerServiceSettings) -> None:
-        self._http = _Http("answer service", f"{settings.url.rstrip('/')}/v1", settings.timeout_s)
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        url = f"{settings.url.rstrip('/')}/v1"
+        self._http = _Http("answer service", url, settings.timeout_s, key)
 
     def close(self) -> None:
         self._http.close()

@@ -151,6 +151,16 @@ class AnswerServiceSettings(BaseModel):
         description="Root URL of the answer service, without /v1, e.g. http://serving:8000.",
     )
     timeout_s: float = Field(30.0, gt=0, description="Longest wait for one request.")
+    api_key: SecretStr | None = Field(
+        None,
+        description="An admin key of the answer service (one with the admin scope), needed "
+        "when it has KB_AUTH__ENABLED=true: feedback export and the alias are admin-only.",
+    )
+
+    def headers(self) -> dict[str, str]:
+        """The Authorization header, when a key is set."""
+        key = self.api_key
+        return {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
 
 
 class VllmSettings(BaseModel):
