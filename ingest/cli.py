@@ -9,6 +9,7 @@ import signal
 import click
 import uvicorn
 
+from core.auth.settings import AuthEnvironment
 from ingest.app import create_app
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
@@ -33,7 +34,8 @@ def serve(host: str, port: int) -> None:
     settings = IngestSettings()
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     # log_config=None keeps our logging configuration instead of uvicorn's.
-    uvicorn.run(create_app(settings, server_url=url), host=host, port=port, log_config=None)
+    app = create_app(settings, server_url=url, auth=AuthEnvironment().auth)
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 @cli.command()

@@ -30,6 +30,7 @@ from core.cache.protocol import Cache
 from core.db.engine import Database, database_url
 from core.embeddings import Embedder
 from core.errors import ConfigurationError, TooManyRequests, Unauthorized
+from ingest.app import create_app as create_ingest_app
 from ingest.outcome import NullProgress, Outcome
 from ingest.settings import IngestSettings
 from kb.cli import cli
@@ -216,7 +217,10 @@ def test_an_admin_manages_users_keys_and_grants_over_the_api(url, keys):
             assert root.delete(f"/v1/keys/{key_id}").status_code == 204
             with pytest.raises(openai.AuthenticationError):
                 carol.models.list()
-        assert "/v1/keys" in root.get("/openapi.json").json()["paths"]
+        openapi = root.get("/openapi.json").json()
+        assert "/v1/keys" in openapi["paths"]
+        schemes = openapi["components"]["securitySchemes"]
+        assert [s["scheme"] for s in schemes.values()] == ["bearer"]
 
 
 def test_kb_commands_use_their_key_against_a_running_server(url, keys, data, monkeypatch):
@@ -332,3 +336,17 @@ def test_a_prompt_injection_document_cannot_widen_retrieval(template, keys, embe
             assert prompts
             assert any("administrator mode" in p for p in prompts)  # the injection got there
             assert not any("Northwind" in p for p in prompts)  # and nothing of secret did
+
+
+def test_the_ingest_service_on_its_own_authenticates_too(template, keys, embedder, tmp_path):
+    app = create_ingest_app(
+        IngestSettings(data_dir=copy(template, tmp_path)), embedder=embedder,
+        auth=AuthSettings(enabled=True),
+    )  # fmt: skip
+    with serve(app) as url:
+        with http(url, None) as anonymous:
+            assert anonymous.get("/v1/knowledge-bases").status_code == 401
+        with http(url, keys["alice"]) as alice:
+            listed = alice.get("/v1/knowledge-bases").json()["data"]
+            assert [kb["name"] for kb in listed] == ["hr"]
+            assert alice.get("/v1/knowledge-bases/secret/documents").status_code == 404
