@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 from core.auth import keys
@@ -29,6 +28,7 @@ class Identity:
     scopes: frozenset[Scope]
     groups: frozenset[str] = frozenset()  # groups the token itself asserts (OIDC claims)
     is_admin: bool = False
+    expires_at: str | None = None  # an API key's expiry (ISO 8601 UTC)
 
 
 class TokenVerifier(Protocol):
@@ -55,10 +55,10 @@ class ApiKeyVerifier:
         row = self._directory.key_row(key_id)
         if row is None or not keys.matches(secret, row.secret_hash) or row.revoked_at:
             raise Unauthorized(BAD_KEY)
-        if row.expires_at and row.expires_at <= datetime.now(UTC).isoformat(timespec="seconds"):
+        if keys.expired(row.expires_at):
             raise Unauthorized(BAD_KEY)
         admin = row.is_admin and Scope.ADMIN in row.scopes
-        return Identity(row.user, key_id, row.scopes, is_admin=admin)
+        return Identity(row.user, key_id, row.scopes, is_admin=admin, expires_at=row.expires_at)
 
 
 class ExternalIdentity(Protocol):

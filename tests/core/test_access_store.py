@@ -173,3 +173,22 @@ async def test_identity_provider_tokens_plug_in_as_one_more_verifier(db: Databas
     auth.directory.add_user("jo")
     key = auth.directory.create_key("jo", ["read"])
     assert (await auth.principal(f"Bearer {key.token}", None)).user == "jo"
+
+
+async def test_a_replica_that_remembers_a_caller_sees_revocations_and_grants_at_once(
+    db: Database,
+) -> None:
+    replica, other = (Authenticator(AuthSettings(enabled=True), db) for _ in range(2))
+    other.directory.add_user("kim")
+    key = other.directory.create_key("kim", ["read"])
+    header = f"Bearer {key.token}"
+    assert (await replica.principal(header, None)).readable == frozenset()
+    assert await replica.principal(header, None) is await replica.principal(header, None)
+    other.grants.set("legal", "user", "kim", Level.READ)
+    assert (await replica.principal(header, None)).readable == frozenset({"legal"})
+    Registry(db).delete_kb("legal")  # and a new one of the same name is not kim's
+    Registry(db).create_kb("legal")
+    assert (await replica.principal(header, None)).readable == frozenset()
+    other.directory.revoke_key(key.id)
+    with pytest.raises(Unauthorized):
+        await replica.principal(header, None)
