@@ -8,6 +8,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from core import health
+from core.auth.authenticator import Authenticator
+from core.auth.settings import AuthSettings
 from core.embeddings import Embedder
 from core.errors import install_error_handlers
 from core.observability.http import instrument
@@ -80,12 +82,27 @@ def ingest_checks(settings: IngestSettings) -> Callable[[FastAPI], list[Check]]:
 
 
 def create_app(
-    settings: IngestSettings, *, server_url: str | None = None, embedder: Embedder | None = None
+    settings: IngestSettings,
+    *,
+    server_url: str | None = None,
+    embedder: Embedder | None = None,
+    auth: AuthSettings | None = None,
 ) -> FastAPI:
-    """The ingest service on its own (`python -m ingest serve`)."""
+    """The ingest service on its own (`python -m ingest serve`).
+
+    With `auth` enabled callers need keys, as on the answer service; without, it answers only
+    loopback callers (the rule of `core.auth.dependency` for apps without an authenticator).
+    """
+
+    def ready(app: FastAPI, runtime: IngestRuntime) -> None:
+        if auth is not None and auth.enabled:
+            app.state.auth = Authenticator(auth, runtime.db)
+
     app = FastAPI(
         title="kb ingest",
-        lifespan=ingest_lifespan(settings, server_url=server_url, embedder=embedder),
+        lifespan=ingest_lifespan(
+            settings, server_url=server_url, embedder=embedder, on_ready=ready
+        ),
     )
     install_error_handlers(app)
     instrument(app, "ingest", ingest_checks(settings))

@@ -9,6 +9,7 @@ import signal
 import click
 import uvicorn
 
+from core.auth.settings import AuthEnvironment
 from core.observability.http import serve_metrics
 from core.observability.logs import cli_log_level, configure_logging
 from core.privacy import install_log_masking
@@ -38,7 +39,8 @@ def serve(host: str, port: int) -> None:
     configure_logging(settings.log, cli_log_level())
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     # log_config=None keeps our logging configuration instead of uvicorn's.
-    uvicorn.run(create_app(settings, server_url=url), host=host, port=port, log_config=None)
+    app = create_app(settings, server_url=url, auth=AuthEnvironment().auth)
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 @cli.command()

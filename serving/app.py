@@ -11,14 +11,13 @@ from core import health
 from core.audit import AuditLog
 from core.auth.authenticator import Authenticator, check_bind
 from core.auth.limits import Limiter
-from core.auth.oidc import OidcTokenVerifier
 from core.auth.scope import scoped
-from core.auth.verify import TokenVerifier
+from core.auth.verify import ExternalTokens, TokenVerifier
 from core.cache.factory import open_cache
 from core.cache.protocol import Cache
 from core.cache.redis import RedisCache
 from core.embeddings import Embedder
-from core.errors import install_error_handlers
+from core.errors import InvalidToken, install_error_handlers
 from core.llm.client import LLMClient
 from core.observability.http import instrument
 from core.observability.ready import Check, http_check
@@ -114,13 +113,13 @@ def build_chat(
 def _token_verifiers(app: FastAPI, settings: ServingSettings) -> list[TokenVerifier]:
     """Bearer verifiers besides our API keys: the identity provider's, when one is set.
 
-    Kept on `app.state.oidc` so that the lifespan closes its connections.
+    Its verifier is kept on `app.state.oidc` so that the lifespan closes its connections.
     """
     if not settings.oidc.enabled:
         return []
+    app.state.oidc = OidcVerifier(settings.oidc)
     groups = frozenset(settings.auth.admin_groups)
-    app.state.oidc = OidcTokenVerifier(OidcVerifier(settings.oidc), groups)
-    return [app.state.oidc]
+    return [ExternalTokens(app.state.oidc, errors=(InvalidToken,), admin_groups=groups)]
 
 
 def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
+from core.auth import keys, stamp
 from core.auth.directory import Directory
 from core.auth.grants import Grants
 from core.auth.principal import LOCAL_ADMIN, Principal
@@ -13,6 +14,7 @@ from core.auth.verify import ApiKeyVerifier, TokenVerifier
 from core.db.engine import Database
 from core.errors import ConfigurationError, Unauthorized
 
+MAX_KNOWN = 10_000  # callers remembered per process; past it, start over
 NO_AUTH_REMOTE = (
     "this server has no authentication configured, so it answers only on its loopback "
     "address; set KB_AUTH__ENABLED=true and create keys with `kb keys create`"
@@ -54,6 +56,9 @@ class Authenticator:
         self.grants = Grants(db)
         # API keys first: they are recognisable by their prefix and cost one indexed read.
         self.verifiers: list[TokenVerifier] = [ApiKeyVerifier(self.directory), *verifiers]
+        self._db = db
+        # API-key callers resolved before: token digest -> (stamp, principal, key expiry).
+        self._known: dict[str, tuple[tuple[int, int], Principal, str | None]] = {}
 
     async def principal(self, authorization: str | None, client_host: str | None) -> Principal:
         """The caller; Unauthorized when it cannot be established."""
@@ -66,14 +71,27 @@ class Authenticator:
             raise Unauthorized(
                 "missing API key: send `Authorization: Bearer <key>` (the OpenAI SDK's api_key)"
             )
+        token = token.strip()
+        with self._db.read() as conn:
+            now = stamp.read(conn)
+        digest = keys.digest(token)
+        if (known := self._known.get(digest)) is not None:
+            then, principal, expires = known
+            if then == now and not keys.expired(expires):
+                return principal
         for verifier in self.verifiers:
-            identity = await verifier.identify(token.strip())
+            identity = await verifier.identify(token)
             if identity is None:
                 continue
             groups = identity.groups | self.directory.groups_of(identity.user)
             grants = {} if identity.is_admin else self.grants.effective(identity.user, groups)
-            return Principal(
+            principal = Principal(
                 user=identity.user, key_id=identity.key_id, scopes=identity.scopes,
                 groups=groups, is_admin=identity.is_admin, grants=grants,
             )  # fmt: skip
+            if identity.key_id is not None:  # tokens of a provider expire on their own terms
+                if len(self._known) >= MAX_KNOWN:
+                    self._known.clear()
+                self._known[digest] = (now, principal, identity.expires_at)
+            return principal
         raise Unauthorized("invalid API key: not a key or token this server accepts")

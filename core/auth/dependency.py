@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.auth.authenticator import NO_AUTH_REMOTE, Authenticator, is_loopback
 from core.auth.limits import Limiter
@@ -18,8 +19,15 @@ from core.auth.scope import enter
 from core.errors import Forbidden, NotFound, Unauthorized
 from core.observability import context
 
+# Declares the scheme in the OpenAPI document (the docs' "Authorize" button); the header itself
+# is read below, so that a missing key gets our envelope rather than FastAPI's own 403.
+_bearer = HTTPBearer(auto_error=False, description="An API key: `kb keys create`.")
 
-async def authenticate(request: Request) -> Principal:
+
+async def authenticate(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> Principal:
     """The caller, put on `request.state.principal` and made current for the request.
 
     Must stay `async`: FastAPI runs it in the request's own task, so the caller it sets is

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
-from core.auth import keys
+from core.auth import keys, stamp
 from core.auth.principal import Scope
 from core.db.engine import Database
 from core.db.schema import api_keys, group_members, groups, kb_grants, users, utc_now
@@ -81,6 +81,7 @@ class Directory:
 
     def set_admin(self, name: str, is_admin: bool) -> None:
         with self._db.write() as conn:
+            stamp.bump(conn)
             done = conn.execute(
                 users.update().where(users.c.name == name).values(is_admin=is_admin)
             )
@@ -100,6 +101,7 @@ class Directory:
     def delete_user(self, name: str) -> None:
         """The user with its keys, memberships and grants."""
         with self._db.write() as conn:
+            stamp.bump(conn)
             grants = kb_grants.c
             conn.execute(
                 kb_grants.delete().where(grants.subject_kind == "user", grants.subject == name)
@@ -127,6 +129,7 @@ class Directory:
 
     def delete_group(self, name: str) -> None:
         with self._db.write() as conn:
+            stamp.bump(conn)
             grants = kb_grants.c
             conn.execute(
                 kb_grants.delete().where(grants.subject_kind == "group", grants.subject == name)
@@ -147,6 +150,7 @@ class Directory:
     def remove_member(self, group: str, user: str) -> None:
         m = group_members.c
         with self._db.write() as conn:
+            stamp.bump(conn)
             done = conn.execute(
                 group_members.delete().where(m.group_name == group, m.user_name == user)
             )
@@ -179,6 +183,7 @@ class Directory:
     def revoke_key(self, key_id: str) -> None:
         k = api_keys.c
         with self._db.write() as conn:
+            stamp.bump(conn)
             done = conn.execute(
                 api_keys.update()
                 .where(k.id == key_id, k.revoked_at.is_(None))
@@ -219,6 +224,7 @@ class Directory:
     def _insert(self, table: Table, row: Mapping[str, object], conflict: str) -> None:
         try:
             with self._db.write() as conn:
+                stamp.bump(conn)
                 conn.execute(table.insert().values(**row))
         except IntegrityError as exc:
             raise Conflict(conflict) from exc

@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from core.auth import stamp
 from core.auth.principal import Level
 from core.db.engine import Database
 from core.db.schema import kb_grants, utc_now
@@ -42,6 +43,7 @@ class Grants:
         }  # fmt: skip
         try:
             with self._db.write() as conn:
+                stamp.bump(conn)
                 conn.execute(
                     kb_grants.delete().where(
                         g.kb == kb, g.subject_kind == kind, g.subject == subject
@@ -55,6 +57,7 @@ class Grants:
     def remove(self, kb: str, kind: SubjectKind, subject: str) -> None:
         g = kb_grants.c
         with self._db.write() as conn:
+            stamp.bump(conn)
             done = conn.execute(
                 kb_grants.delete().where(g.kb == kb, g.subject_kind == kind, g.subject == subject)
             )

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 PREFIX = "kb_"
 
@@ -48,3 +49,8 @@ def split(token: str) -> tuple[str, str] | None:
 def matches(secret: str, stored_hash: str) -> bool:
     """Compare in constant time, so timing says nothing about the stored hash."""
     return hmac.compare_digest(digest(secret), stored_hash)
+
+
+def expired(expires_at: str | None) -> bool:
+    """Whether an expiry (ISO 8601 UTC, as stored) has passed; None never expires."""
+    return bool(expires_at) and str(expires_at) <= datetime.now(UTC).isoformat(timespec="seconds")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class AuthSettings(BaseModel):
@@ -25,3 +26,13 @@ class AuthSettings(BaseModel):
     concurrent_answers: int = Field(
         4, ge=0, description="Answers one key may have in progress at once; 0: unlimited."
     )
+
+
+class AuthEnvironment(BaseSettings):
+    """`KB_AUTH__*` alone, for services whose own settings do not nest them (ingest's API)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KB_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from core.auth.directory import Directory
 from core.auth.grants import Grants
 from core.auth.keys import split
 from core.auth.settings import AuthSettings
+from core.auth.verify import ExternalTokens
 from core.db.engine import Database, database_url
 from core.db.migrate import upgrade
 from core.db.schema import api_keys
@@ -138,3 +140,55 @@ def test_grants_go_with_their_knowledge_base_user_and_group(db: Database) -> Non
     directory.delete_user("gina")
     assert directory.key_row(key.id) is None
     assert directory.users() == []
+
+
+@dataclass(frozen=True)
+class _Claims:
+    subject: str
+    groups: tuple[str, ...]
+
+
+class _Provider:
+    """Stands in for `core.oidc.OidcVerifier` (another branch): `verify` raises on bad tokens."""
+
+    def verify(self, token: str) -> _Claims:
+        if token == "head.good.sig":
+            return _Claims("hana@corp", ("finance-team",))
+        if token == "head.boss.sig":
+            return _Claims("ivan@corp", ("admins",))
+        raise ValueError("signature mismatch")
+
+
+async def test_identity_provider_tokens_plug_in_as_one_more_verifier(db: Database) -> None:
+    tokens = ExternalTokens(_Provider(), errors=(ValueError,), admin_groups=frozenset({"admins"}))
+    auth = Authenticator(AuthSettings(enabled=True), db, verifiers=[tokens])
+    Grants(db).set("finance", "group", "finance-team", Level.READ)
+    hana = await auth.principal("Bearer head.good.sig", None)
+    assert (hana.user, hana.key_id, hana.is_admin) == ("hana@corp", None, False)
+    assert hana.readable == frozenset({"finance"})
+    assert (await auth.principal("Bearer head.boss.sig", None)).readable is None  # an admin
+    with pytest.raises(Unauthorized) as refused:
+        await auth.principal("Bearer head.forged.sig", None)
+    assert "signature" not in refused.value.message  # no detail leaks
+    auth.directory.add_user("jo")
+    key = auth.directory.create_key("jo", ["read"])
+    assert (await auth.principal(f"Bearer {key.token}", None)).user == "jo"
+
+
+async def test_a_replica_that_remembers_a_caller_sees_revocations_and_grants_at_once(
+    db: Database,
+) -> None:
+    replica, other = (Authenticator(AuthSettings(enabled=True), db) for _ in range(2))
+    other.directory.add_user("kim")
+    key = other.directory.create_key("kim", ["read"])
+    header = f"Bearer {key.token}"
+    assert (await replica.principal(header, None)).readable == frozenset()
+    assert await replica.principal(header, None) is await replica.principal(header, None)
+    other.grants.set("legal", "user", "kim", Level.READ)
+    assert (await replica.principal(header, None)).readable == frozenset({"legal"})
+    Registry(db).delete_kb("legal")  # and a new one of the same name is not kim's
+    Registry(db).create_kb("legal")
+    assert (await replica.principal(header, None)).readable == frozenset()
+    other.directory.revoke_key(key.id)
+    with pytest.raises(Unauthorized):
+        await replica.principal(header, None)

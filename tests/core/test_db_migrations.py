@@ -164,7 +164,7 @@ def test_an_empty_database_migrates_to_the_schema_the_code_uses(tmp_path, metada
         assert _differences(db) == []
         with db.read() as conn:
             names = dict(conn.execute(select(counters.c.name, counters.c.value)).all())
-        assert names == {"registry": 0, "feedback": 0}
+        assert names == {"registry": 0, "feedback": 0, "access": 0}
     finally:
         db.close()
 

@@ -105,7 +105,7 @@ def test_bad_tokens_are_the_same_401_as_no_key(url, idp, forge):
     assert response.status_code == 401
     error = response.json()["error"]
     assert error["type"] == "authentication_error"
-    assert error["message"] == "invalid bearer token"
+    assert error["message"] == "invalid token"
 
 
 def test_api_keys_work_beside_tokens(url, keys):  # noqa: F811

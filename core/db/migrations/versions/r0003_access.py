@@ -18,6 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     """Apply this revision."""
+    # `access`: bumped by every write below, so cached callers know when to look again.
+    counters = sa.table("counters", sa.column("name", sa.Text), sa.column("value", sa.BigInteger))
+    op.bulk_insert(counters, [{"name": "access", "value": 0}])
     op.create_table(
         "users",
         sa.Column("name", sa.Text, primary_key=True),
