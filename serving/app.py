@@ -11,6 +11,7 @@ from core import health
 from core.cache.factory import open_cache
 from core.cache.protocol import Cache
 from core.embeddings import Embedder
+from core.embeddings.memo import QueryMemo
 from core.errors import install_error_handlers
 from core.llm.client import LLMClient
 from ingest.app import Lifespan, ingest_lifespan
@@ -35,11 +36,14 @@ from serving.web_search import open_web_search
 
 
 def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> HybridRetriever:
-    """Retrieval over the runtime's store, seeing what its registry says is live."""
+    """Retrieval over the runtime's store, seeing what its registry says is live.
+
+    Query vectors are remembered (`QueryMemo`): an extractive answer reuses the question's.
+    """
     model = settings.retrieval.reranker_model
     return HybridRetriever(
         store=runtime.store,
-        embedder=runtime.embedder,
+        embedder=QueryMemo(runtime.embedder),
         bm25=runtime.bm25,
         visibility=runtime.registry.visibility,
         settings=settings.retrieval,
@@ -69,9 +73,12 @@ def build_chat(
     return ChatService(
         retriever=retriever,
         extractive=ExtractiveAnswerer(
-            runtime.embedder,
+            retriever.embedder,
             sentences=chat.extractive_sentences,
             min_similarity=chat.extractive_min_similarity,
+            candidates=chat.extractive_candidates,
+            cache_size=chat.extractive_cache,
+            bm25=runtime.bm25,
         ),
         visibility=runtime.registry.visibility,
         settings=chat,

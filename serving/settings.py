@@ -28,6 +28,17 @@ class ChatSettings(BaseModel):
         description="Below this query-sentence cosine similarity, an extractive answer says the "
         "knowledge base does not say instead of quoting unrelated sentences.",
     )
+    extractive_candidates: int = Field(
+        12,
+        ge=0,
+        description="Sentences of the retrieved passages embedded for an extractive answer: the "
+        "lexically (BM25) best ones; 0 embeds every sentence (slower, see the README).",
+    )
+    extractive_cache: int = Field(
+        10_000,
+        ge=0,
+        description="Sentence vectors kept for extractive answers (about 2 KB each); 0: none.",
+    )
 
 
 class WebSettings(BaseModel):

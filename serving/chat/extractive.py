@@ -1,9 +1,11 @@
 """Extractive answers: the retrieved sentences closest to the question, each with its marker.
 
-Used when no LLM is configured or it failed. Sentences of the retrieved passages are embedded
-with the same model as the passages and ranked by cosine similarity to the query, with a small
-bonus for the passage's retrieval rank; the best few, each followed by `[n]` (n the passage's
-number), make the answer. Nothing close enough means the knowledge base does not say.
+Used when no LLM is configured or it failed. The sentences of the retrieved passages are first
+ranked lexically (BM25 over the candidates, see `preselect`); the best `candidates` of them are
+embedded with the same model as the passages (vectors cached by sentence: the same passages come
+back for related questions) and ranked by cosine similarity to the query, with a small bonus for
+the passage's retrieval rank; the best few, each followed by `[n]` (n the passage's number), make
+the answer. Nothing close enough means the knowledge base does not say.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.embeddings import Embedder
+from core.sparse import Bm25Encoder
+from serving.chat.preselect import bm25_scores, preselect
+from serving.chat.vectors import SentenceVectors
 
 _END = re.compile(
     r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bInc\.)(?<!\bCo\.)(?<!\bNo\.)(?<!\bvs\.)(?<!\be\.g\.)"
@@ -60,12 +67,28 @@ class Extract:
 
 
 class ExtractiveAnswerer:
-    """Picks the sentences of the retrieved passages that best answer the query."""
+    """Picks the sentences of the retrieved passages that best answer the query.
 
-    def __init__(self, embedder: Embedder, *, sentences: int, min_similarity: float) -> None:
+    `candidates` is how many lexically best sentences are embedded (0: every sentence);
+    `cache_size` how many sentence vectors are kept, least recently used out.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        sentences: int,
+        min_similarity: float,
+        candidates: int = 0,
+        cache_size: int = 0,
+        bm25: Bm25Encoder | None = None,
+    ) -> None:
         self._embedder = embedder
         self._count = sentences
         self._min = min_similarity
+        self._candidates = candidates
+        self._bm25 = bm25 or Bm25Encoder()
+        self.vectors = SentenceVectors(embedder, cache_size)
 
     async def extracts(self, query: str, passages: Sequence[str]) -> list[Extract]:
         """The best sentences of `passages` (numbered from 1 in order), best first.
@@ -77,21 +100,22 @@ class ExtractiveAnswerer:
         )
         if not candidates:
             return []
-        similarities = await asyncio.to_thread(
-            self._similarities, query, [s for _, s in candidates]
-        )
-        scored = [
-            Extract(number, sentence, similarity)
-            for (number, sentence), similarity in zip(candidates, similarities, strict=True)
-        ]
+        scored = await asyncio.to_thread(self._score, query, candidates)
         bonus = {n: RANK_BONUS * (len(passages) - n) for n in range(1, len(passages) + 1)}
         ranked = sorted(scored, key=lambda e: -(e.score + bonus[e.passage]))
         return [e for e in ranked[: self._count] if e.score >= self._min]
 
-    def _similarities(self, query: str, texts: list[str]) -> list[float]:
-        q = self._embedder.embed_query(query)
-        vectors = self._embedder.embed_documents(texts)
-        return [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors]
+    def _score(self, query: str, candidates: list[tuple[int, str]]) -> list[Extract]:
+        if 0 < self._candidates < len(candidates):
+            lexical = bm25_scores(self._bm25, query, [s for _, s in candidates])
+            keep = preselect(lexical, [n for n, _ in candidates], self._candidates)
+            candidates = [candidates[i] for i in keep]
+        q = np.asarray(self._embedder.embed_query(query), dtype=np.float32)
+        similarities = self.vectors.matrix([s for _, s in candidates]) @ q
+        return [
+            Extract(number, sentence, float(similarity))
+            for (number, sentence), similarity in zip(candidates, similarities, strict=True)
+        ]
 
 
 def _unique(pairs: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
