@@ -49,6 +49,6 @@ class SentenceVectors:
             if self._size <= 0:
                 return
             for text, vector in zip(texts, vectors, strict=True):
-                self._kept[text] = vector
+                self._kept[text] = vector.copy()  # a row of its own, not a view of the batch
             while len(self._kept) > self._size:
                 self._kept.popitem(last=False)
