@@ -89,7 +89,7 @@ def ingestor(runtime: IngestRuntime, ledger: Ledger, fail_at: int | None = None)
     return Ingestor(
         parsers=runtime.parsers, chunker=runtime.chunker,
         embedder=CountingEmbedder(runtime.embedder, ledger), bm25=runtime.bm25,
-        store=SlowStore(runtime.store, ledger, fail_at), registry=runtime.registry,  # type: ignore[arg-type]
+        store=SlowStore(runtime.store, ledger, fail_at), registry=runtime.registry,
         originals=runtime.originals, max_file_bytes=10**8, batch_size=BATCH,
     )  # fmt: skip
 
