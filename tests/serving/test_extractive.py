@@ -56,9 +56,10 @@ def test_preselect_keeps_the_best_and_breaks_ties_by_passage_rank_then_order():
 @cache
 def scifact_cases() -> list[tuple[str, list[str]]]:
     """20 test questions, each with its answering abstract third among six."""
-    corpus = [json.loads(line) for line in (SCIFACT / "corpus.jsonl").open()]
+    corpus = [json.loads(line) for line in (SCIFACT / "corpus.jsonl").read_text().splitlines()]
     index = {d["_id"]: i for i, d in enumerate(corpus)}
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (SCIFACT / "queries.jsonl").open())}
+    lines = (SCIFACT / "queries.jsonl").read_text().splitlines()
+    queries = {q["_id"]: q["text"] for q in map(json.loads, lines)}
     rows = [line.split("\t") for line in (SCIFACT / "qrels" / "test.tsv").read_text().split("\n")]
     gold = {r[0]: r[1] for r in rows[1:] if len(r) == 3}
     cases = []
