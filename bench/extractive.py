@@ -10,7 +10,8 @@ retrieved once (hybrid, the chat's passage count), then answered extractively fr
 passages with each pre-selection size (0 embeds every sentence, as before pre-selection), the
 sizes interleaved question by question so that load from other jobs hits all alike. Reported
 per size: questions whose answer cites an evidence page of the question's own filing, answers
-identical to embedding every sentence, and the time of the extractive step alone (sentence
+identical to embedding every sentence, sentences embedded per answer (what the time depends
+on, whatever the load), and the time of the extractive step alone (sentence
 split, BM25, embedding, ranking) with no sentence cache, then again with a warm cache.
 """
 
@@ -115,6 +116,7 @@ async def main() -> None:
         await runtime.close()
     answerers = {k: answerer(embedder, chat, k) for k in args.candidates}
     results: dict[int, list[list[Extract]]] = {k: [] for k in answerers}
+    embedded: dict[int, list[int]] = {k: [] for k in answerers}  # sentences per cold answer
     cold: dict[int, list[float]] = {k: [] for k in answerers}
     warm: dict[int, list[float]] = {k: [] for k in answerers}
     for question, found in zip(questions, hits, strict=True):
@@ -123,20 +125,26 @@ async def main() -> None:
             for k, answerer in answerers.items():
                 if times is cold:
                     answerer.vectors.clear()
+                before = answerer.vectors.embedded
                 begun = time.perf_counter()
                 extracts = await answerer.extracts(question["question"], texts)
                 times[k].append((time.perf_counter() - begun) * 1000)
                 if times is cold:
                     results[k].append(extracts)
+                    embedded[k].append(answerer.vectors.embedded - before)
     full = results.get(0)
-    print(f"\n{'candidates':>10} | evidence page cited | same answer as all | cold | warm cache")
+    print(
+        f"\n{'candidates':>10} | evidence page cited | same answer as all"
+        " | sentences embedded per answer (mean) | cold | warm cache"
+    )
     for k in answerers:
         cited = sum(cites_evidence(*a) for a in zip(questions, hits, results[k], strict=True))
         same = "-" if full is None else str(sum(map(same_sentences, full, results[k])))
         label = "all" if k == 0 else str(k)
         print(
             f"{label:>10} | {cited:>2} of {len(questions)}{'':>11} | {same:>6} of {len(questions)}"
-            f"{'':>6} | {summary(cold[k])} | {summary(warm[k])}"
+            f"{'':>6} | {statistics.mean(embedded[k]):6.1f} | {summary(cold[k])}"
+            f" | {summary(warm[k])}"
         )
 
 
