@@ -70,7 +70,7 @@ def same_sentences(a: list[Extract], b: list[Extract]) -> bool:
     return [(e.passage, e.sentence) for e in a] == [(e.passage, e.sentence) for e in b]
 
 
-def answerer(embedder: Embedder, chat: ChatSettings, candidates: int) -> ExtractiveAnswerer:
+def make_answerer(embedder: Embedder, chat: ChatSettings, candidates: int) -> ExtractiveAnswerer:
     return ExtractiveAnswerer(
         embedder,
         sentences=chat.extractive_sentences,
@@ -114,7 +114,7 @@ async def main() -> None:
             await retriever.retrieve(q["question"], [KB], top_k=chat.passages) for q in questions
         ]
         await runtime.close()
-    answerers = {k: answerer(embedder, chat, k) for k in args.candidates}
+    answerers = {k: make_answerer(embedder, chat, k) for k in args.candidates}
     results: dict[int, list[list[Extract]]] = {k: [] for k in answerers}
     embedded: dict[int, list[int]] = {k: [] for k in answerers}  # sentences per cold answer
     cold: dict[int, list[float]] = {k: [] for k in answerers}
