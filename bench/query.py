@@ -3,6 +3,7 @@
 Run by hand from the repository root (minutes; nothing else should run meanwhile):
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/query.py [--sizes 10000 100000] [--queries 200]
+        [--skip-local]
 
 The store is filled directly with chunks of real SciFact text, their real BM25 vectors and
 *random* unit dense vectors (embedding 100k chunks would take over an hour on 2 cores; random
@@ -111,7 +112,9 @@ def retriever_over(
     )  # fmt: skip
 
 
-async def bench_size(n: int, embedder: Embedder, sentences: list[str], queries: list[str]) -> None:
+async def bench_size(
+    n: int, embedder: Embedder, sentences: list[str], queries: list[str], *, local: bool = True
+) -> None:
     print(f"\n== {n:,} chunks")
     points = make_points(n, sentences, Bm25Encoder(), embedder.dimension)
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,6 +127,12 @@ async def bench_size(n: int, embedder: Embedder, sentences: list[str], queries: 
             lambda q: inproc.retrieve(q, [KB], top_k=8), queries)))  # fmt: skip
         await runtime.close()
         await bench_http(data, embedder, queries)
+    if local:
+        await bench_local(points, embedder, queries)
+    print(f"  peak RSS so far: {peak_rss_mib():.0f} MiB")
+
+
+async def bench_local(points: list[ChunkPoint], embedder: Embedder, queries: list[str]) -> None:
     local = QdrantClientStore(":memory:", "bench")
     await local.ensure(embedder.dimension)
     print(f"  qdrant-client local mode: upsert {await fill(local, points):.1f} s")
@@ -132,7 +141,6 @@ async def bench_size(n: int, embedder: Embedder, sentences: list[str], queries: 
     print("  " + summary("hybrid retrieve, in-process, qdrant-client local", await timed(
         lambda q: lm.retrieve(q, [KB], top_k=8), few)))  # fmt: skip
     await local.close()
-    print(f"  peak RSS so far: {peak_rss_mib():.0f} MiB")
 
 
 async def bench_http(data: Path, embedder: Embedder, queries: list[str]) -> None:
@@ -165,6 +173,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--skip-local", action="store_true", help="leave out qdrant-client local mode (slow)"
+    )
     args = parser.parse_args()
     if not SCIFACT.is_dir():
         sys.exit(f"SciFact not found at {SCIFACT}")
@@ -172,7 +183,7 @@ async def main() -> None:
     embedder = configured_embedder()
     sentences, queries = texts_and_queries(args.queries)
     for n in args.sizes:
-        await bench_size(n, embedder, sentences, queries)
+        await bench_size(n, embedder, sentences, queries, local=not args.skip_local)
 
 
 if __name__ == "__main__":

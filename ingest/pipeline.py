@@ -7,7 +7,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,18 +24,23 @@ from core.observability.metrics import (
     INGEST_STAGE_DURATION,
 )
 from core.privacy import PiiMasker, PrivacySettings
-from core.sparse import SparseEncoders
+from core.sparse import Bm25Encoder, SparseEncoders
 from core.store import ChunkPoint, VectorStore, Where
 from ingest.chunker import Chunker, TextChunk
 from ingest.document import ParsedDocument
 from ingest.originals import Originals
 from ingest.outcome import FileResult, Outcome, ProgressSink
+from ingest.overlap import overlapped
 from ingest.parsers.select import ParserSet
 from ingest.registry import DocumentRecord, Registry, document_id
 
 logger = logging.getLogger(__name__)
 
 _POINT_NAMESPACE = uuid.UUID("6f1f9d1c-5b0e-4d59-9a51-0c3a1c6c2b7e")
+
+# Embedded batches that may wait for the store: the embedder runs ahead by this much, and
+# memory holds at most about twice as many batches of points (queued, and being written).
+UPSERTS_AHEAD = 2
 
 # Called inside the transaction that makes a document live, with the file's result: a job
 # records the outcome there, so outcome and document commit together.
@@ -195,24 +200,45 @@ class Ingestor:
         # A knowledge base keeps the tokenizer it was first encoded with (see core.sparse).
         spec = await asyncio.to_thread(self._registry.sparse_spec, stored.kb, self._sparse_spec)
         bm25 = self._sparse.encoder(spec)
-        for start in range(0, len(chunks), self._batch_size):
-            batch = chunks[start : start + self._batch_size]
-            texts = [chunk.text for chunk in batch]
-            with INGEST_STAGE_DURATION.labels("embed").time():
-                dense = await asyncio.to_thread(self._embedder.embed_documents, texts)
-            points = [
-                ChunkPoint(
-                    id=str(uuid.uuid5(_POINT_NAMESPACE, f"{stored.generation}:{start + i}")),
-                    dense=vector,
-                    sparse=bm25.document(chunk.text),
-                    payload=_payload(stored, document, chunk, start + i),
-                )
-                for i, (chunk, vector) in enumerate(zip(batch, dense, strict=True))
-            ]
+
+        async def embedded() -> AsyncIterator[list[ChunkPoint]]:
+            for start in range(0, len(chunks), self._batch_size):
+                batch = chunks[start : start + self._batch_size]
+                with INGEST_STAGE_DURATION.labels("embed").time():
+                    points = await asyncio.to_thread(
+                        self._points, stored, document, batch, start, bm25
+                    )
+                yield points
+
+        async def store(points: list[ChunkPoint]) -> None:
             with INGEST_STAGE_DURATION.labels("store").time():
                 await self._store.upsert(points)
-            INGEST_CHUNKS.inc(len(batch))
-            sink.chunks_embedded(stored.source, len(batch))
+
+        def stored_count(count: int) -> None:
+            INGEST_CHUNKS.inc(count)
+            sink.chunks_embedded(stored.source, count)
+
+        await overlapped(embedded(), store, stored_count, ahead=UPSERTS_AHEAD)
+
+    def _points(
+        self,
+        stored: _Stored,
+        document: ParsedDocument,
+        batch: Sequence[TextChunk],
+        start: int,
+        bm25: Bm25Encoder,
+    ) -> list[ChunkPoint]:
+        """One batch embedded (dense and BM25), in a worker thread."""
+        dense = self._embedder.embed_documents([chunk.text for chunk in batch])
+        return [
+            ChunkPoint(
+                id=str(uuid.uuid5(_POINT_NAMESPACE, f"{stored.generation}:{start + i}")),
+                dense=vector,
+                sparse=bm25.document(chunk.text),
+                payload=_payload(stored, document, chunk, start + i),
+            )
+            for i, (chunk, vector) in enumerate(zip(batch, dense, strict=True))
+        ]
 
     async def optimize(self) -> None:
         """After a batch: let the store index what was written."""

@@ -59,6 +59,11 @@ class HybridRetriever:
         self._visibility = visibility
         self._settings, self._reranker = settings, reranker
 
+    @property
+    def embedder(self) -> Embedder:
+        """The model that embeds queries (answers reuse it for the question's vector)."""
+        return self._embedder
+
     async def retrieve(
         self, query: str, kbs: Sequence[str], *, top_k: int = 8, mode: Mode = Mode.HYBRID
     ) -> list[Hit]:

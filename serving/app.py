@@ -17,6 +17,7 @@ from core.cache.factory import open_cache
 from core.cache.protocol import Cache
 from core.cache.redis import RedisCache
 from core.embeddings import Embedder
+from core.embeddings.memo import QueryMemo
 from core.errors import InvalidToken, install_error_handlers
 from core.llm.client import LLMClient
 from core.observability.http import instrument
@@ -51,12 +52,13 @@ from serving.web_search import open_web_search
 def build_retriever(runtime: IngestRuntime, settings: ServingSettings) -> HybridRetriever:
     """Retrieval over the runtime's store, seeing what its registry says is live.
 
-    Each search sees only what the current caller may read (`core.auth.scope`).
+    Each search sees only what the current caller may read (`core.auth.scope`). Query vectors
+    are remembered (`QueryMemo`): an extractive answer reuses the question's.
     """
     model = settings.retrieval.reranker_model
     return HybridRetriever(
         store=runtime.store,
-        embedder=runtime.embedder,
+        embedder=QueryMemo(runtime.embedder),
         sparse=runtime.sparse,
         visibility=scoped(runtime.registry.visibility),
         settings=settings.retrieval,
@@ -86,10 +88,12 @@ def build_chat(
     return ChatService(
         retriever=retriever,
         extractive=ExtractiveAnswerer(
-            runtime.embedder,
+            retriever.embedder,
             sentences=chat.extractive_sentences,
             min_similarity=chat.extractive_min_similarity,
-            tokenizer=runtime.sparse.encoder().tokenizer,
+            candidates=chat.extractive_candidates,
+            cache_size=chat.extractive_cache,
+            bm25=runtime.sparse.encoder(),
         ),
         visibility=scoped(runtime.registry.visibility),
         settings=chat,

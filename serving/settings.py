@@ -42,6 +42,17 @@ class ChatSettings(BaseModel):
     citation_threshold: float = Field(
         0.5, ge=0, le=1, description="Support score below which a citation is unsupported."
     )
+    extractive_candidates: int = Field(
+        12,
+        ge=0,
+        description="Sentences of the retrieved passages embedded for an extractive answer: the "
+        "lexically (BM25) best ones; 0 embeds every sentence (slower, see the README).",
+    )
+    extractive_cache: int = Field(
+        10_000,
+        ge=0,
+        description="Sentence vectors kept for extractive answers (about 2 KB each); 0: none.",
+    )
 
 
 class WebSettings(BaseModel):

@@ -1,9 +1,11 @@
 r"""Extractive answers: the retrieved sentences closest to the question, each with its marker.
 
-Used when no LLM is configured or it failed. Sentences of the retrieved passages are embedded
-with the same model as the passages and ranked by cosine similarity to the query, with a small
-bonus for the passage's retrieval rank; the best few, each followed by `[n]` (n the passage's
-number), make the answer. Nothing close enough means the knowledge base does not say.
+Used when no LLM is configured or it failed. The sentences of the retrieved passages are first
+ranked lexically (BM25 over the candidates, see `preselect`); the best `candidates` of them are
+embedded with the same model as the passages (vectors cached by sentence: the same passages come
+back for related questions) and ranked by cosine similarity to the query, with a small bonus for
+the passage's retrieval rank; the best few, each followed by `[n]` (n the passage's number), make
+the answer. Nothing close enough means the knowledge base does not say.
 
 A question with Chinese in it ("Redis缓存的TTL是多少秒") is scored mostly by lexical overlap:
 the share of the question's terms (the BM25 tokenizer's: Chinese words, English terms and
@@ -22,8 +24,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.embeddings import Embedder
-from core.sparse import MixedTokenizer, Tokenizer
+from core.sparse import Bm25Encoder
+from serving.chat.preselect import bm25_scores, preselect
+from serving.chat.vectors import SentenceVectors
 
 _END = re.compile(
     r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bInc\.)(?<!\bCo\.)(?<!\bNo\.)(?<!\bvs\.)(?<!\be\.g\.)"
@@ -80,7 +86,12 @@ class Extract:
 
 
 class ExtractiveAnswerer:
-    """Picks the sentences of the retrieved passages that best answer the query."""
+    """Picks the sentences of the retrieved passages that best answer the query.
+
+    `candidates` is how many lexically best sentences are embedded (0: every sentence);
+    `cache_size` how many sentence vectors are kept, least recently used out; `bm25` tokenizes
+    for the lexical ranking and the overlap with a Chinese question (the index's tokenizer).
+    """
 
     def __init__(
         self,
@@ -88,12 +99,16 @@ class ExtractiveAnswerer:
         *,
         sentences: int,
         min_similarity: float,
-        tokenizer: Tokenizer | None = None,
+        candidates: int = 0,
+        cache_size: int = 0,
+        bm25: Bm25Encoder | None = None,
     ) -> None:
         self._embedder = embedder
-        self._tokenizer = tokenizer if tokenizer is not None else MixedTokenizer()
         self._count = sentences
         self._min = min_similarity
+        self._candidates = candidates
+        self._bm25 = bm25 or Bm25Encoder()
+        self.vectors = SentenceVectors(embedder, cache_size)
 
     async def extracts(self, query: str, passages: Sequence[str]) -> list[Extract]:
         """The best sentences of `passages` (numbered from 1 in order), best first.
@@ -105,33 +120,34 @@ class ExtractiveAnswerer:
         )
         if not candidates:
             return []
-        similarities = await asyncio.to_thread(
-            self._similarities, query, [s for _, s in candidates]
-        )
+        scored = await asyncio.to_thread(self._score, query, candidates)
+        bonus = {n: RANK_BONUS * (len(passages) - n) for n in range(1, len(passages) + 1)}
+        ranked = sorted(scored, key=lambda e: -(e.score + bonus[e.passage]))
+        return [e for e in ranked[: self._count] if e.score >= self._min]
+
+    def _score(self, query: str, candidates: list[tuple[int, str]]) -> list[Extract]:
+        if 0 < self._candidates < len(candidates):
+            lexical = bm25_scores(self._bm25, query, [s for _, s in candidates])
+            keep = preselect(lexical, [n for n, _ in candidates], self._candidates)
+            candidates = [candidates[i] for i in keep]
+        q = np.asarray(self._embedder.embed_query(query), dtype=np.float32)
+        similarities = [float(s) for s in self.vectors.matrix([s for _, s in candidates]) @ q]
         if re.search(f"[{_HAN}]", query):
             overlaps = self._overlaps(query, [s for _, s in candidates])
             similarities = [
                 LEXICAL_WEIGHT * o + (1 - LEXICAL_WEIGHT) * s
                 for o, s in zip(overlaps, similarities, strict=True)
             ]
-        scored = [
+        return [
             Extract(number, sentence, similarity)
             for (number, sentence), similarity in zip(candidates, similarities, strict=True)
         ]
-        bonus = {n: RANK_BONUS * (len(passages) - n) for n in range(1, len(passages) + 1)}
-        ranked = sorted(scored, key=lambda e: -(e.score + bonus[e.passage]))
-        return [e for e in ranked[: self._count] if e.score >= self._min]
 
     def _overlaps(self, query: str, texts: list[str]) -> list[float]:
-        terms = {t for t in self._tokenizer.tokens(query) if t not in _QUESTION_WORDS}
+        terms = {t for t in self._bm25.tokens(query) if t not in _QUESTION_WORDS}
         if not terms:
             return [0.0] * len(texts)
-        return [len(terms & set(self._tokenizer.tokens(text))) / len(terms) for text in texts]
-
-    def _similarities(self, query: str, texts: list[str]) -> list[float]:
-        q = self._embedder.embed_query(query)
-        vectors = self._embedder.embed_documents(texts)
-        return [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors]
+        return [len(terms & set(self._bm25.tokens(text))) / len(terms) for text in texts]
 
 
 def _unique(pairs: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
