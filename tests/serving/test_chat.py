@@ -150,7 +150,7 @@ def test_extractive_answer_quotes_and_cites_the_right_passage(client):
     assert first["title"] == "Leave policy"
     assert set(first) == {
         "type", "number", "kb", "document_id", "title", "source", "page", "char_start", "char_end",
-        "ocr", "snippet", "score",
+        "ocr", "snippet", "score", "supported", "support",
     }  # fmt: skip
     assert first["ocr"] is False  # a Markdown file: nothing was recognised from a scan
     assert "25 days" in first["snippet"]
