@@ -10,9 +10,10 @@ the share of the question's terms (the BM25 tokenizer's: Chinese words, English 
 identifiers kept whole) that the sentence contains, as `LEXICAL_WEIGHT * overlap +
 (1 - LEXICAL_WEIGHT) * cosine`; an embedding model that reads only English cannot rank Chinese
 sentences, and a multilingual one still misses exact terms like Q2_K. Sentences end at
-。！？； and at English sentence ends; a line break inside Chinese text (PDF line wrapping) is
-joined without a space, so "3600\n秒" stays "3600秒". Chunks never cross a page, so the marker's
-passage carries the page the sentence is on.
+Chinese full stops, exclamation and question marks and semicolons, and at English sentence
+ends; a line break inside Chinese text (PDF line wrapping) is joined without a space, so a
+number wrapped away from its unit still reads "3600秒". Chunks never cross a page, so the
+marker's passage carries the page the sentence is on.
 """
 
 from __future__ import annotations
