@@ -35,7 +35,11 @@ MIN_SENTENCE_WORDS = 4
 RANK_BONUS = 0.02  # per place above the last passage: breaks near-ties towards better passages
 LEXICAL_WEIGHT = 0.7
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WRAPPED = re.compile(rf"(?<=[{_HAN}\d\u3000-\u303f\uff00-\uffef])[ \t]*\n\s*(?=[{_HAN}\d])")
+# One line break (not a blank line) with Chinese on at least one side: PDF line wrapping.
+_WRAPPED = re.compile(
+    rf"(?<=[{_HAN}\u3000-\u303f\uff00-\uffef])[ \t]*\n[ \t]*(?=[{_HAN}\d])"
+    rf"|(?<=\d)[ \t]*\n[ \t]*(?=[{_HAN}])"
+)
 # Question words and particles: they are in the question, never in the answer.
 _QUESTION_WORDS = frozenset(
     {
