@@ -103,7 +103,8 @@ class HybridRetriever:
         if mode is not Mode.DENSE:
             # Each knowledge base is queried with the tokenizer its chunks were encoded with.
             specs = [visible.sparse[kb] for kb in kbs if kb in visible.sparse]
-            sparse = self._sparse.query(query, specs)
+            # In a thread: the first query of a spec loads jieba (and its words) for it.
+            sparse = await asyncio.to_thread(self._sparse.query, query, specs)
         dense_weight = s.cjk_dense_weight if cjk_share(query) >= 0.3 else s.dense_weight
         return VectorQuery(
             visible.where(kbs), limit=limit,

@@ -12,9 +12,10 @@ the share of the question's terms (the BM25 tokenizer's: Chinese words, English 
 identifiers kept whole) that the sentence contains, as `LEXICAL_WEIGHT * overlap +
 (1 - LEXICAL_WEIGHT) * cosine`; an embedding model that reads only English cannot rank Chinese
 sentences, and a multilingual one still misses exact terms like Q2_K. Sentences end at
-。！？； and at English sentence ends; a line break inside Chinese text (PDF line wrapping) is
-joined without a space, so "3600\n秒" stays "3600秒". Chunks never cross a page, so the marker's
-passage carries the page the sentence is on.
+Chinese full stops, exclamation and question marks and semicolons, and at English sentence
+ends; a line break inside Chinese text (PDF line wrapping) is joined without a space, so a
+number wrapped away from its unit still reads "3600秒". Chunks never cross a page, so the
+marker's passage carries the page the sentence is on.
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ MIN_SENTENCE_WORDS = 4
 RANK_BONUS = 0.02  # per place above the last passage: breaks near-ties towards better passages
 LEXICAL_WEIGHT = 0.7
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WRAPPED = re.compile(rf"(?<=[{_HAN}\d\u3000-\u303f\uff00-\uffef])[ \t]*\n\s*(?=[{_HAN}\d])")
+# One line break (not a blank line) with Chinese on at least one side: PDF line wrapping.
+_WRAPPED = re.compile(
+    rf"(?<=[{_HAN}\u3000-\u303f\uff00-\uffef])[ \t]*\n[ \t]*(?=[{_HAN}\d])"
+    rf"|(?<=\d)[ \t]*\n[ \t]*(?=[{_HAN}])"
+)
 # Question words and particles: they are in the question, never in the answer.
 _QUESTION_WORDS = frozenset(
     {

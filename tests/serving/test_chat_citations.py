@@ -87,3 +87,12 @@ def test_sentences_join_wrapped_lines_and_cut_tables():
     assert found[2] == "U.S. sales grew by 3% in the year."
     assert all(len(s) <= 400 for s in found)
     assert sentences("中文句子一。第二个句子在这里！") == ["中文句子一。", "第二个句子在这里！"]
+    # PDF line wrapping inside Chinese is joined; English lines and blank lines are not.
+    wrapped = (
+        "缓存的TTL设置为3600\n秒，限流为每分钟\n100次。\n\n第二章 限流设置\n\nTotals 1 2 3\n4 5 6 7"
+    )
+    assert sentences(wrapped) == [
+        "缓存的TTL设置为3600秒，限流为每分钟100次。",
+        "第二章 限流设置",
+        "Totals 1 2 3 4 5 6 7",
+    ]

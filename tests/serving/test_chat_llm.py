@@ -220,9 +220,8 @@ def test_a_claim_cited_to_a_passage_that_does_not_say_it_is_flagged(client, llm)
     assert citations[2]["supported"] is False, "30 days is not what the passage says"
     assert 0 <= citations[1]["support"] < 0.5
     warnings = answer.model_extra["warnings"]
-    assert any(
-        w.startswith('citation [2] does not support "Passwords are rotated') for w in warnings
-    )
+    passwords = 'citation [2] does not support "Passwords are rotated'
+    assert any(w.startswith(passwords) for w in warnings)
     assert any("the source lacks 30" in w for w in warnings)
     assert any(w.startswith('citation [1] does not support "Laptops') for w in warnings)
     assert len(warnings) == 2, warnings

@@ -103,7 +103,8 @@ def test_chinese_questions_find_the_document_the_page_and_the_fact(url):
                 model="kb/zh", messages=[{"role": "user", "content": question}]
             )
             text = re.sub(r"\s*\[\d+\]", "", answer.choices[0].message.content or "")
-            cited = [c for c in (answer.model_extra or {})["citations"] if c["source"] == source]
+            citations = (answer.model_extra or {}).get("citations", [])
+            cited = [c for c in citations if c["source"] == source]
             right_doc += bool(cited)
             if page is not None:
                 paged += 1
