@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
+from core.audit import AuditLog
 from core.auth.authenticator import Authenticator
 from core.auth.dependency import AdminDep, CallerDep, authenticate, require_kb
 from core.auth.principal import Level
+from serving.conversations.store import ConversationStore
+from serving.feedback.store import FeedbackStore
 
 router = APIRouter(prefix="/v1", tags=["access"], dependencies=[Depends(authenticate)])
 
@@ -104,9 +107,20 @@ async def add_user(body: UserIn, auth: AuthDep, _: AdminDep) -> UserIn:
 
 
 @router.delete("/users/{name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_user(name: str, auth: AuthDep, _: AdminDep) -> None:
-    """Remove a user with its keys, memberships and grants (admin)."""
+async def delete_user(name: str, request: Request, auth: AuthDep, _: AdminDep) -> None:
+    """Remove a user with its keys, memberships and grants, and erase them (admin).
+
+    Erasure (GDPR/PIPL): their conversations go, their ratings lose their texts, and their
+    audit records become pseudonymous; the audit chain still verifies.
+    """
     auth.directory.delete_user(name)
+    state = request.app.state
+    conversations: ConversationStore = state.conversations
+    feedback: FeedbackStore = state.feedback
+    audit: AuditLog = state.audit
+    conversations.erase_user(name)
+    feedback.erase_user(name)
+    audit.erase(name)
 
 
 @router.get("/groups")

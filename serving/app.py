@@ -40,6 +40,8 @@ from serving.chat.extractive import ExtractiveAnswerer
 from serving.chat.routes import router as chat_router
 from serving.chat.service import ChatService
 from serving.chat.support import SupportChecker
+from serving.conversations.routes import router as conversations_router
+from serving.conversations.store import ConversationStore
 from serving.feedback.routes import router as feedback_router
 from serving.feedback.store import FeedbackStore
 from serving.model_alias import ModelAlias
@@ -135,6 +137,7 @@ def _on_ready(settings: ServingSettings) -> Callable[[FastAPI, IngestRuntime], N
         app.state.model_alias.import_legacy(data)
         app.state.feedback = FeedbackStore(runtime.db)
         app.state.feedback.import_legacy(data)
+        app.state.conversations = ConversationStore(runtime.db)
         # Retention is applied by the first record written and then daily (AuditLog.record).
         app.state.audit = AuditLog(runtime.db, settings.audit)
         app.state.chat = build_chat(
@@ -233,6 +236,7 @@ def create_app(
     app.include_router(retrieval_router)
     app.include_router(chat_router)
     app.include_router(feedback_router)
+    app.include_router(conversations_router)
     app.include_router(alias_router)
     app.include_router(access_router)
     app.include_router(audit_router)

@@ -147,7 +147,9 @@ feedback = Table(
     Column("rating", Integer, nullable=False),
     Column("comment", Text, nullable=False),
     Column("citations", Text, nullable=False),
+    Column("user_name", Text),  # who rated (null before 0005); erasure blanks their texts
     CheckConstraint("rating BETWEEN 1 AND 5", name="feedback_rating"),
+    Index("feedback_user", "user_name"),
 )
 
 # Small named values that every replica must agree on (the model alias, ...), as JSON text.
@@ -257,4 +259,33 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", Text, nullable=False),
+)
+
+# Conversations a client keeps by sending a conversation id; only their owner sees them.
+# No foreign key to users: callers authenticated by an OIDC token need no users row.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_name", Text, nullable=False),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("created_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Index("conversations_user", "user_name", "updated_at"),
+)
+
+conversation_turns = Table(
+    "conversation_turns",
+    metadata,
+    Column(
+        "conversation_id",
+        Text,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("role", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    CheckConstraint("role IN ('user', 'assistant')", name="conversation_turns_role"),
 )

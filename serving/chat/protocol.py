@@ -62,6 +62,11 @@ class ChatCompletionRequest(BaseModel):
         True, description="Answer from the answer cache when the same question was answered "
         "over the same content; false always answers afresh."
     )  # fmt: skip
+    conversation_id: str | None = Field(
+        None, min_length=1, max_length=128,
+        description="Keep the question and the final answer in this conversation of yours "
+        "(created on first use; see `/v1/conversations`). Also read from `X-Conversation-ID`.",
+    )  # fmt: skip
 
 
 class DocumentCitation(PassageRef):

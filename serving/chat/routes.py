@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from typing import Annotated, Any
 
@@ -32,6 +32,7 @@ from serving.chat.protocol import (
     completion_id,
 )
 from serving.chat.service import ChatService, Turn
+from serving.conversations.store import ConversationStore
 
 logger = logging.getLogger(__name__)
 
@@ -64,22 +65,41 @@ async def chat_completions(
     """A cited answer from the knowledge bases named by `model` (`kb/<name>[+<name>…]`)."""
     note = audit_note(request)
     note.model, note.adapter = body.model, service.llm_model
+    keep = keeper(request, body, caller)
     key = service.cache_key(body)
     if key is not None and service.cache is not None:
         hit = await service.cache.get(key)
         if hit is not None:
             note_cached(note, body, hit)
+            if keep is not None:
+                keep(hit.content)
             return _replay(body, hit)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(_slot(request, caller))
         turn = await service.prepare(body)
-        turn.cache_key = key
+        turn.cache_key, turn.keep = key, keep
         request.state.chat_turn = turn  # the audit recorder reads its retrieved and cited chunks
         if body.stream:  # the slot goes with the stream, released after its last event
             events = _holding(stack.pop_all(), stream_events(service, turn))
             return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
         answer = await completion(service, turn)
     return JSONResponse(answer.model_dump(mode="json"))
+
+
+def keeper(
+    request: Request, body: ChatCompletionRequest, caller: Principal
+) -> Callable[[str], None] | None:
+    """What keeps the answer in the caller's conversation, if the request names one.
+
+    Ownership is checked now, before answering, so another user's id is a plain 404.
+    """
+    conversation_id = body.conversation_id or request.headers.get("X-Conversation-ID")
+    if not conversation_id:
+        return None
+    store: ConversationStore = request.app.state.conversations
+    store.claim(conversation_id, caller.user)
+    question = body.messages[-1].text.strip() if body.messages else ""
+    return lambda answer: store.append(conversation_id, caller.user, question, answer)
 
 
 def _slot(request: Request, caller: Principal) -> AbstractAsyncContextManager[None]:

@@ -53,6 +53,8 @@ class Turn:
     llm_failure: str | None = None
     cache_key: str | None = None
     cited: list[Citation] = field(default_factory=list)
+    # Called with the final answer text once it is complete (the conversation it goes to).
+    keep: Callable[[str], None] | None = None
 
     @property
     def sources(self) -> list[Source]:
@@ -251,6 +253,8 @@ class ChatService:
     async def remember(self, turn: Turn, content: str, citations: list[Citation]) -> None:
         """Cache a finished answer, unless it drew on the web or fell back after a failure."""
         turn.cited = citations  # what the audit record lists as cited
+        if turn.keep is not None:
+            turn.keep(content)
         if self.cache is None or turn.cache_key is None or turn.web:
             return
         if turn.llm_failure is not None or any(w != NO_LLM for w in turn.warnings):

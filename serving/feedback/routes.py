@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from core.auth.dependency import AdminDep, authenticate
+from core.auth.dependency import AdminDep, CallerDep, authenticate
 from core.auth.scope import restrict
 from core.errors import NotFound
 from ingest.routes import RuntimeDep
@@ -27,13 +27,15 @@ StoreDep = Annotated[FeedbackStore, Depends(_store)]
 
 
 @router.post("/feedback", status_code=status.HTTP_201_CREATED)
-async def add_feedback(body: FeedbackIn, store: StoreDep, rt: RuntimeDep) -> FeedbackOut:
+async def add_feedback(
+    body: FeedbackIn, store: StoreDep, rt: RuntimeDep, caller: CallerDep
+) -> FeedbackOut:
     """Rate an answer; cited passages are stored whole, as they read now."""
     chunks = _DocumentChunks(rt)
     cited = [await _passage(chunks, citation) for citation in body.citations]
     return store.add(
         model=body.model, question=body.question, answer=body.answer, rating=body.rating,
-        comment=body.comment, citations=cited,
+        comment=body.comment, citations=cited, user=caller.user,
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from core.db.engine import Database
 from core.db.schema import counters, feedback
@@ -42,13 +42,14 @@ class FeedbackStore:
         rating: int,
         comment: str,
         citations: list[CitedPassage],
+        user: str | None = None,
     ) -> FeedbackOut:
         """Store one rating; returns it with its id."""
         created = datetime.now(UTC).isoformat(timespec="seconds")
         cited = json.dumps([c.model_dump(mode="json") for c in citations], ensure_ascii=False)
         row = {
             "created_at": created, "model": model, "question": question, "answer": answer,
-            "rating": rating, "comment": comment, "citations": cited,
+            "rating": rating, "comment": comment, "citations": cited, "user_name": user,
         }  # fmt: skip
         with self._db.write() as conn:
             row["id"] = self._next_id(conn)
@@ -60,6 +61,17 @@ class FeedbackStore:
         statement = select(feedback).where(feedback.c.id > after).order_by(feedback.c.id)
         with self._db.read() as conn:
             return [_feedback(dict(r)) for r in conn.execute(statement.limit(limit)).mappings()]
+
+    def erase_user(self, user: str) -> int:
+        """Blank the texts of `user`'s ratings and forget whose they were (erasure).
+
+        The rating and model stay: they say nothing about the person, and removing the rows
+        would renumber nothing but leave holes the fine-tuning reader could not tell apart.
+        """
+        blank = {"question": "", "answer": "", "comment": "", "citations": "[]", "user_name": None}
+        with self._db.write() as conn:
+            done = conn.execute(update(feedback).where(feedback.c.user_name == user).values(blank))
+        return int(done.rowcount)
 
     def import_legacy(self, data_dir: Path) -> int:
         """Move ratings from the SQLite file earlier versions kept in the data folder."""

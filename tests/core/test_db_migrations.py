@@ -17,7 +17,7 @@ from core.db.engine import Database, database_url
 from core.db.migrate import current_revision, upgrade
 from core.db.schema import counters, documents, hidden_generations, job_files, jobs, metadata
 
-HEAD = "0004"
+HEAD = "0005"
 
 # What `ingest/db.py` and `serving/feedback/store.py` created before there were migrations
 # (commit 090e7ac), verbatim: the starting point of every data folder made until then.
