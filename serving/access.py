@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
 from core.audit import AuditLog
+from core.audit.note import audit_note
 from core.auth.authenticator import Authenticator
 from core.auth.dependency import AdminDep, CallerDep, authenticate, require_kb
 from core.auth.principal import Level
@@ -120,7 +121,9 @@ async def delete_user(name: str, request: Request, auth: AuthDep, _: AdminDep) -
     audit: AuditLog = state.audit
     conversations.erase_user(name)
     feedback.erase_user(name)
-    audit.erase(name)
+    pseudonym, _ = audit.erase(name)
+    # This request's own record would name them in its path: it names the pseudonym instead.
+    audit_note(request).detail["params"] = {"name": pseudonym}
 
 
 @router.get("/groups")

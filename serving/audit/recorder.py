@@ -100,7 +100,8 @@ def entry_for(scope: Scope, status: int, latency_ms: float, *, question_text: bo
         _from_turn(note, turn)
     route = str(getattr(scope.get("route"), "path", scope["path"]))
     params = dict(scope.get("path_params", {}))
-    detail = {**note.detail, **({"params": params} if params else {})}
+    # The route's note wins: an erasure names the pseudonym here, never the erased user.
+    detail = {**({"params": params} if params else {}), **note.detail}
     if "doc_id" in params:
         detail["document"] = params["doc_id"]
     kbs = note.kbs or ([params["kb"]] if "kb" in params else [])
