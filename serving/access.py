@@ -121,7 +121,7 @@ async def delete_user(name: str, request: Request, auth: AuthDep, _: AdminDep) -
     audit: AuditLog = state.audit
     conversations.erase_user(name)
     feedback.erase_user(name)
-    pseudonym, _ = audit.erase(name)
+    pseudonym = audit.erase(name)[0]
     # This request's own record would name them in its path: it names the pseudonym instead.
     audit_note(request).detail["params"] = {"name": pseudonym}
 

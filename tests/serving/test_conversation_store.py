@@ -78,9 +78,11 @@ def test_rename_delete_and_erasure(db):
 
 def test_feedback_erasure_blanks_only_that_users_texts(db):
     store = FeedbackStore(db)
-    common = {"model": "kb/hr", "rating": 4, "citations": []}
-    store.add(question="alice's question", answer="A", comment="alice's note", user="alice", **common)
-    store.add(question="bob's question", answer="B", comment="", user="bob", **common)
+    for user in ("alice", "bob"):
+        store.add(
+            model="kb/hr", question=f"{user}'s question", answer="A", rating=4,
+            comment=f"{user}'s note", citations=[], user=user,
+        )  # fmt: skip
     assert store.erase_user("alice") == 1
     first, second = store.after(0, 10)
     assert (first.question, first.answer, first.comment, first.rating) == ("", "", "", 4)

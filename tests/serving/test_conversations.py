@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 from sqlalchemy import select
 
 from core.audit import verify
@@ -66,7 +67,9 @@ def keys(data: Path) -> dict[str, str]:
             grants.set("hr", "user", user, Level.READ)
         directory.add_user("root", is_admin=True)
         return {
-            user: directory.create_key(user, ["read", "admin"] if user == "root" else ["read"]).token
+            user: directory.create_key(
+                user, ["read", "admin"] if user == "root" else ["read"]
+            ).token
             for user in ("alice", "bob", "root")
         }
     finally:
@@ -91,15 +94,13 @@ def http(url: str, key: str) -> httpx.Client:
 
 
 def ask(client: openai.OpenAI, question: str, conversation: str, *, stream: bool = False) -> str:
-    messages = [{"role": "user", "content": question}]
     extra = {"conversation_id": conversation}
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": question}]
     if not stream:
-        answer = client.chat.completions.create(
-            model="kb/hr", messages=messages, extra_body=extra  # type: ignore[arg-type]
-        )
+        answer = client.chat.completions.create(model="kb/hr", messages=messages, extra_body=extra)
         return answer.choices[0].message.content or ""
     chunks = client.chat.completions.create(
-        model="kb/hr", messages=messages, extra_body=extra, stream=True  # type: ignore[arg-type]
+        model="kb/hr", messages=messages, extra_body=extra, stream=True
     )
     return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
@@ -139,15 +140,14 @@ def test_each_user_keeps_and_sees_only_their_own_conversations(url, keys):
     with http(url, keys["alice"]) as alice_http:
         assert len(alice_http.get("/v1/conversations/c-a1").json()["turns"]) == 4
         renamed = alice_http.patch("/v1/conversations/c-a1", json={"title": "Leave"})
-        assert renamed.status_code == 200 and renamed.json()["title"] == "Leave"
+        assert renamed.status_code == 200
+        assert renamed.json()["title"] == "Leave"
         assert alice_http.delete("/v1/conversations/c-a2").status_code == 204
         assert alice_http.get("/v1/conversations/c-a2").status_code == 404
         assert [c["id"] for c in alice_http.get("/v1/conversations").json()] == ["c-a1"]
 
 
-def test_deleting_a_user_erases_conversations_feedback_texts_and_audit_identity(
-    url, keys, data
-):
+def test_deleting_a_user_erases_conversations_feedback_texts_and_audit_identity(url, keys, data):
     with sdk(url, keys["alice"]) as alice, http(url, keys["alice"]) as alice_http:
         answer = ask(alice, "How many days of paid leave?", "c-a3")
         rated = alice_http.post("/v1/feedback", json={
