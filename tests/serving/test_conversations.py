@@ -145,6 +145,12 @@ def test_each_user_keeps_and_sees_only_their_own_conversations(url, keys):
         assert alice_http.delete("/v1/conversations/c-a2").status_code == 204
         assert alice_http.get("/v1/conversations/c-a2").status_code == 404
         assert [c["id"] for c in alice_http.get("/v1/conversations").json()] == ["c-a1"]
+        spec = alice_http.get("/openapi.json").json()
+        assert set(spec["paths"]["/v1/conversations/{conversation_id}"]) == {
+            "get", "patch", "delete"
+        }  # fmt: skip
+        chat = spec["components"]["schemas"]["ChatCompletionRequest"]["properties"]
+        assert "conversation_id" in chat
 
 
 def test_deleting_a_user_erases_conversations_feedback_texts_and_audit_identity(url, keys, data):
