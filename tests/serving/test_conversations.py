@@ -154,13 +154,24 @@ def test_each_user_keeps_and_sees_only_their_own_conversations(url, keys):
 
 
 def test_deleting_a_user_erases_conversations_feedback_texts_and_audit_identity(url, keys, data):
-    with sdk(url, keys["alice"]) as alice, http(url, keys["alice"]) as alice_http:
-        answer = ask(alice, "How many days of paid leave?", "c-a3")
+    with http(url, keys["alice"]) as alice_http:
+        asked = alice_http.post(
+            "/v1/chat/completions",
+            json={
+                "model": "kb/hr", "conversation_id": "c-a3",
+                "messages": [{"role": "user", "content": "How many days of paid leave?"}],
+            },
+        )  # fmt: skip
+        assert asked.json()["cached"] is True  # asked before in this module
+        answer = asked.json()["choices"][0]["message"]["content"]
         rated = alice_http.post("/v1/feedback", json={
             "question": "How many days of paid leave?", "answer": answer, "rating": 5,
             "comment": "alice liked it",
         })  # fmt: skip
         assert rated.status_code == 201
+        # answered from the answer cache, and kept all the same
+        kept = alice_http.get("/v1/conversations/c-a3").json()["turns"]
+        assert [t["content"] for t in kept] == ["How many days of paid leave?", answer]
     with sdk(url, keys["bob"]) as bob:
         ask(bob, "How many days of paid leave?", "c-b2")
     with http(url, keys["root"]) as root:
