@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, RowMapping, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.db.engine import Database
 from core.db.schema import conversation_turns, conversations
@@ -58,6 +59,14 @@ class ConversationStore:
 
     def append(self, conversation_id: str, user: str, question: str, answer: str) -> None:
         """Add a question and its answer, creating the conversation (titled by the question)."""
+        try:
+            self._append(conversation_id, user, question, answer)
+        except IntegrityError:
+            # Two first answers to a new id at once (PostgreSQL): the other created it; now
+            # the row exists, is locked in turn, and its owner is checked as usual.
+            self._append(conversation_id, user, question, answer)
+
+    def _append(self, conversation_id: str, user: str, question: str, answer: str) -> None:
         now = _now()
         with self._db.write() as conn:
             owner = _owner(conn, conversation_id, lock=True)

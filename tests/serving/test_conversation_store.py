@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -88,3 +89,13 @@ def test_feedback_erasure_blanks_only_that_users_texts(db):
     assert (first.question, first.answer, first.comment, first.rating) == ("", "", "", 4)
     assert second.question == "bob's question"
     assert store.erase_user("alice") == 0
+
+
+def test_concurrent_first_answers_to_a_new_id_keep_every_turn(db):
+    store = ConversationStore(db)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: store.append("new", "alice", f"q{n}", f"a{n}"), range(8)))
+    turns = store.turns("new", "alice")
+    assert [t.seq for t in turns] == list(range(1, 17))
+    questions = {t.content for t in turns if t.role == "user"}
+    assert questions == {f"q{n}" for n in range(8)}
