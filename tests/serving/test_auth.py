@@ -37,7 +37,7 @@ from kb.cli import cli
 from serving.app import create_app
 from serving.settings import ServingSettings
 from tests.support.databases import REDIS_URL, redis_prefix
-from tests.support.runtime import open_runtime, write_text
+from tests.support.runtime import ingest_texts, open_runtime, write_text
 from tests.support.server import free_port, serve
 from tests.support.vllm_standin import VllmStandin
 
@@ -51,22 +51,7 @@ TEXTS = {
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """Three knowledge bases, one short text each; never served, only copied."""
-    folder = tmp_path_factory.mktemp("auth")
-    data = folder / "data"
-
-    async def ingest() -> None:
-        runtime = await open_runtime(data, embedder)
-        try:
-            for kb, lines in TEXTS.items():
-                runtime.registry.create_kb(kb)
-                path = write_text(folder / "docs", f"{kb}.txt", lines)
-                result = await runtime.ingestor.ingest(kb, path, path.name, NullProgress())
-                assert result.outcome is Outcome.INGESTED
-        finally:
-            await runtime.close()
-
-    asyncio.run(ingest())
-    return data
+    return ingest_texts(tmp_path_factory.mktemp("auth"), embedder, TEXTS)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ their ratings and their identity in the audit log, whose chain still verifies.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +25,11 @@ from core.auth.settings import AuthSettings
 from core.db.engine import Database, database_url
 from core.db.schema import audit_log, feedback
 from core.embeddings import Embedder
-from ingest.outcome import NullProgress, Outcome
 from ingest.settings import IngestSettings
 from serving.app import create_app
 from serving.conversations.store import ConversationStore
 from serving.settings import ServingSettings
-from tests.support.runtime import open_runtime, write_text
+from tests.support.runtime import ingest_texts
 from tests.support.server import free_port, serve
 
 LEAVE = "Employees receive 25 days of paid annual leave per calendar year."
@@ -40,21 +38,7 @@ LEAVE = "Employees receive 25 days of paid annual leave per calendar year."
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """One knowledge base both users read; alice, bob and an admin with keys."""
-    folder = tmp_path_factory.mktemp("conversations")
-    data = folder / "data"
-
-    async def ingest() -> None:
-        runtime = await open_runtime(data, embedder)
-        try:
-            runtime.registry.create_kb("hr")
-            path = write_text(folder / "docs", "hr.txt", [LEAVE])
-            result = await runtime.ingestor.ingest("hr", path, path.name, NullProgress())
-            assert result.outcome is Outcome.INGESTED
-        finally:
-            await runtime.close()
-
-    asyncio.run(ingest())
-    return data
+    return ingest_texts(tmp_path_factory.mktemp("conversations"), embedder, {"hr": [LEAVE]})
 
 
 @pytest.fixture(scope="module")

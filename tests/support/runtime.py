@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from core.embeddings import Embedder
+from ingest.outcome import NullProgress, Outcome
 from ingest.runtime import IngestRuntime
 from ingest.settings import IngestSettings
 
@@ -30,3 +32,22 @@ def paragraphs(topic: str, count: int) -> list[str]:
         f"in plain words, with details that only paragraph {i} of {topic} contains."
         for i in range(count)
     ]
+
+
+def ingest_texts(folder: Path, embedder: Embedder, texts: dict[str, list[str]]) -> Path:
+    """A data folder under `folder` with one knowledge base per key, one text file each."""
+    data = folder / "data"
+
+    async def ingest() -> None:
+        runtime = await open_runtime(data, embedder)
+        try:
+            for kb, lines in texts.items():
+                runtime.registry.create_kb(kb)
+                path = write_text(folder / "docs", f"{kb}.txt", lines)
+                result = await runtime.ingestor.ingest(kb, path, path.name, NullProgress())
+                assert result.outcome is Outcome.INGESTED, result
+        finally:
+            await runtime.close()
+
+    asyncio.run(ingest())
+    return data
